@@ -1,0 +1,79 @@
+"""SAGAN self-attention with two interchangeable paths that compute the same function.
+
+The explicit path forms the (B, N, N) attention map (N = H*W) and is what inspection code uses;
+the fast path calls ``scaled_dot_product_attention`` and never materialises the map, so memory grows
+linearly in N instead of quadratically.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention: ``gamma * attend(x) + x`` with ``gamma`` initialised to 0.
+
+    ``attend(x)_i = sum_j softmax_j(q_i . k_j) v_j`` over all H*W positions, with no 1/sqrt(d)
+    scaling (as in SAGAN). ``query``/``key`` project to ``max(C // 8, 1)`` channels, ``value`` to C.
+    """
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        if in_channels < 1:
+            raise ValueError(f"SelfAttention needs at least 1 input channel, got {in_channels}")
+        self.in_channels = in_channels
+        self.qk_channels = max(in_channels // 8, 1)
+        self.query = nn.Conv2d(in_channels, self.qk_channels, kernel_size=1)
+        self.key = nn.Conv2d(in_channels, self.qk_channels, kernel_size=1)
+        self.value = nn.Conv2d(in_channels, in_channels, kernel_size=1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def projections(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return q (B, N, d), k (B, N, d) and v (B, N, C) for x (B, C, H, W)."""
+        q = self.query(x).flatten(2).transpose(1, 2)  # (B, N, d)
+        k = self.key(x).flatten(2).transpose(1, 2)  # (B, N, d)
+        v = self.value(x).flatten(2).transpose(1, 2)  # (B, N, C)
+        return q, k, v
+
+    @staticmethod
+    def attention_map(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """softmax(q k^T) over keys: (B, N, N), each row sums to 1."""
+        return torch.softmax(torch.bmm(q, k.transpose(1, 2)), dim=-1)
+
+    def attend_explicit(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference path: returns (attend(x) as (B, C, H, W), map (B, N, N))."""
+        b, c, h, w = x.shape
+        q, k, v = self.projections(x)
+        attn = self.attention_map(q, k)  # (B, N, N)
+        out = torch.bmm(attn, v)  # (B, N, C)
+        return out.transpose(1, 2).reshape(b, c, h, w), attn
+
+    def attend_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Memory-efficient path: same result as ``attend_explicit`` without forming the map.
+
+        The value is split into C/d heads of width d that share one q/k, so all head dims are equal
+        (the CPU flash kernel needs that); mathematically identical to one head with width C.
+        """
+        b, c, h, w = x.shape
+        q, k, v = self.projections(x)
+        d = self.qk_channels
+        if c % d == 0 and c > d:
+            heads = c // d
+            # (B, heads, N, d): q/k shared across heads, v split channel-wise into heads
+            qh = q.unsqueeze(1).expand(b, heads, -1, d)
+            kh = k.unsqueeze(1).expand(b, heads, -1, d)
+            vh = v.reshape(b, -1, heads, d).transpose(1, 2)
+            out = F.scaled_dot_product_attention(qh, kh, vh, scale=1.0)  # (B, heads, N, d)
+            out = out.transpose(1, 2).reshape(b, -1, c)  # (B, N, C)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # (B, N, C)
+        return out.transpose(1, 2).reshape(b, c, h, w)
+
+    def forward(self, x: torch.Tensor, fast: bool = True) -> torch.Tensor:
+        attended = self.attend_fast(x) if fast else self.attend_explicit(x)[0]
+        return self.gamma * attended + x
+
+    def extra_repr(self) -> str:
+        return f"in_channels={self.in_channels}, qk_channels={self.qk_channels}"

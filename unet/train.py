@@ -1,0 +1,335 @@
+"""Train the generator: ``python -m unet.train --data DATASET_DIR --out RUN_DIR``.
+
+pix2pix losses (L1 x100 + conditional PatchGAN) plus, for several styles, zi2zi's style-classifier
+(category) loss and constant (encoder-consistency) loss. Single process by default (CUDA when
+present, bf16 autocast there); ``torchrun --nproc_per_node N -m unet.train ...`` runs
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
+
+Discriminator collapse (d_loss -> 0 while the generator's outputs fade to blank) is detected in the
+log (an ``"event": "collapse_warning"`` line). Remedy used by default: one-sided label smoothing and
+skipping the discriminator's update while its loss is below ``--d-skip-below``, so it cannot run away.
+
+A run directory holds ``config.json`` (the resolved arguments), ``log.jsonl``, ``samples/`` (held-out
+sheets), ``state.pt`` (everything ``--resume`` needs: weights, optimisers, step, RNG) and
+``generator/`` (a loadable checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import save_generator
+from .data import GlyphPairs
+from .discriminator import PatchDiscriminator
+from .model import UnetGenerator
+
+
+def parse_attention(text: str):
+    text = text.strip().lower()
+    if text in ("all", "true"):
+        return True
+    if text in ("none", "false", ""):
+        return False
+    return sorted({int(t) for t in text.split(",")})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m unet.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a("--data", required=True, help="dataset directory made by python -m unet.data")
+    a("--out", required=True, help="run directory")
+    a("--resume", action="store_true", help="continue from OUT/state.pt exactly where it stopped")
+    # model
+    a("--ngf", type=int, default=64)
+    a("--max-mult", type=int, default=4, help="cap on the channel multiplier (pix2pix: 8)")
+    a("--attention", default="32,16", help="'all', 'none' or feature-map sizes, e.g. 32,16")
+    a("--dropout", action=argparse.BooleanOptionalAction, default=True)
+    a("--style-dim", type=int, default=64)
+    a("--ndf", type=int, default=64)
+    # optimisation
+    a("--steps", type=int, default=20000)
+    a("--batch-size", type=int, default=64, help="per process")
+    a("--lr", type=float, default=2e-4)
+    a("--beta1", type=float, default=0.5)
+    a("--decay-from", type=float, default=0.5, help="fraction of steps after which lr decays linearly to 0")
+    a("--seed", type=int, default=0)
+    a("--augment", type=float, default=0.0, help="paired random scale/shift amplitude (0 = off)")
+    # losses
+    a("--l1-weight", type=float, default=100.0)
+    a("--gan-weight", type=float, default=1.0)
+    a("--category-weight", type=float, default=1.0)
+    a("--const-weight", type=float, default=15.0)
+    a("--real-label", type=float, default=0.9, help="one-sided label smoothing for real pairs")
+    a("--d-skip-below", type=float, default=0.2, help="skip D's update while its loss is below this")
+    # bookkeeping
+    a("--sample-every", type=int, default=1000)
+    a("--log-every", type=int, default=50)
+    a("--ckpt-minutes", type=float, default=10.0)
+    a("--time-limit", type=float, default=0.0, help="stop (and save) after this many minutes; 0 = none")
+    a("--stop-after", type=int, default=0, help="stop (and save) after this many steps in this invocation")
+    a("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    a("--amp", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast on CUDA")
+    a("--no-progress", action="store_true")
+    return p
+
+
+def setup_distributed(device_arg):
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() if device_arg is None else device_arg.startswith("cuda")
+    if world > 1:
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    if use_cuda:
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    else:
+        device = torch.device("cpu")
+    return world, rank, device
+
+
+def lr_factor(step: int, total: int, decay_from: float) -> float:
+    start = int(total * decay_from)
+    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1, total - start))
+
+
+def gan_loss(logits: torch.Tensor, real: bool, real_label: float = 1.0) -> torch.Tensor:
+    target = torch.full_like(logits, real_label if real else 0.0)
+    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+def rng_state(gen: torch.Generator) -> dict:
+    """Every random stream the loop draws from: batch sampling/augmentation and dropout."""
+    state = {"torch": torch.get_rng_state(), "sampler": gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict, gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["sampler"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def sample_sheet(g: UnetGenerator, data: GlyphPairs, device, n: int = 12):
+    """Held-out characters: per style rows of source / generated / real, as one PIL image."""
+    from .visualize import glyph_sheet
+
+    idx = data.heldout_index[:n]
+    src = GlyphPairs.to_unit(data.source[idx]).to(device)
+    rows = [("source", src)]
+    was_training = g.training
+    g.eval()
+    with torch.no_grad():
+        for k, name in enumerate(data.styles):
+            style = torch.full((len(idx),), k, dtype=torch.long, device=device)
+            rows.append((name, g(src, style).float()))
+            rows.append(("real", GlyphPairs.to_unit(data.targets[k, idx]).to(device)))
+    g.train(was_training)
+    return glyph_sheet([(label, [t for t in imgs]) for label, imgs in rows],
+                       [data.chars[i] for i in idx.tolist()])
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    world, rank, device = setup_distributed(args.device)
+    out = Path(args.out)
+    is_main = rank == 0
+    if is_main:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed + rank)
+
+    data = GlyphPairs(args.data, device)
+    k = len(data.styles)
+    num_downs = int(math.log2(data.size))
+    g = UnetGenerator(1, 1, num_downs, ngf=args.ngf, use_dropout=args.dropout,
+                      use_attention=parse_attention(args.attention), image_size=data.size,
+                      num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult).to(device)
+    d = PatchDiscriminator(2, args.ndf, num_styles=k if k > 1 and args.category_weight > 0 else 0).to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    sampler = torch.Generator(device="cpu")
+    sampler.manual_seed(args.seed * 1000 + rank)
+    step = 0
+    resumed = None
+    if args.resume and (out / "state.pt").is_file():
+        state = torch.load(out / "state.pt", map_location=device, weights_only=True)
+        g.load_state_dict(state["g"])
+        d.load_state_dict(state["d"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        step = int(state["step"])
+        resumed = state
+        set_rng_state({kk: (v.cpu() if torch.is_tensor(v) else v) for kk, v in state["rng"][rank].items()},
+                      sampler)
+    g_core, d_core = g, d
+    if world > 1:
+        ddp_kw = {"device_ids": [device.index]} if device.type == "cuda" else {}
+        g = nn.parallel.DistributedDataParallel(g, **ddp_kw)
+        d = nn.parallel.DistributedDataParallel(d, **ddp_kw)
+    if is_main:
+        config = {**vars(args), "world_size": world, "styles": data.styles, "dataset": data.meta,
+                  "generator": g_core.config.to_dict()}
+        (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
+
+    amp = args.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else (
+        lambda: torch.autocast("cpu", enabled=False))
+    log_file = open(out / "log.jsonl", "a") if is_main else None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=args.steps, initial=step, disable=not is_main or args.no_progress,
+               dynamic_ncols=True)
+    t_start = time.time()
+    first_step = step
+    last_ckpt = time.time()
+    def empty_window():
+        return dict.fromkeys(("d", "g_gan", "l1", "const", "cat", "d_skipped", "fake_ink",
+                              "real_ink", "n"), 0.0)
+
+    window = empty_window()
+    t_window = time.time()
+    d_ema = None
+    skip_d = False
+    if resumed is not None and float(resumed["d_ema"]) >= 0:
+        d_ema = resumed["d_ema"].to(device).float()
+        skip_d = bool(resumed["skip_d"])
+
+    def save_all():
+        if not is_main:
+            return
+        rng = [rng_state(sampler)]
+        if world > 1:
+            gathered = [None] * world
+            dist.gather_object(rng[0], gathered, dst=0)
+            rng = gathered
+        state = {"g": g_core.state_dict(), "d": d_core.state_dict(), "opt_g": opt_g.state_dict(),
+                 "opt_d": opt_d.state_dict(), "step": step, "rng": rng,
+                 "d_ema": torch.as_tensor(float(d_ema) if d_ema is not None else -1.0),
+                 "skip_d": torch.as_tensor(skip_d)}
+        tmp = out / "state.pt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, out / "state.pt")
+        save_generator(g_core, out / "generator", metadata=checkpoint_metadata(data))
+        shutil.copy(data.root / "train.txt", out / "generator" / "training_chars.txt")
+        shutil.copy(data.root / "heldout.txt", out / "generator" / "heldout_chars.txt")
+
+    def sync_save():
+        if world > 1 and not is_main:
+            dist.gather_object(rng_state(sampler), None, dst=0)
+        else:
+            save_all()
+
+    while step < args.steps:
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = args.lr * lr_factor(step, args.steps, args.decay_from)
+        idx = torch.randint(len(data.train_pairs), (args.batch_size,), generator=sampler)
+        src, tgt, style = data.batch(idx.to(device), args.augment,
+                                     sampler if args.augment > 0 else None)
+        with autocast():
+            fake = g(src, style)
+            # --- discriminator: real and fake pairs in one forward (DDP needs one forward/backward)
+            pred, cls = d(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
+            pred_real, pred_fake = pred.chunk(2)
+            d_loss = 0.5 * (gan_loss(pred_real, True, args.real_label) + gan_loss(pred_fake, False))
+            if cls is not None:
+                d_loss = d_loss + args.category_weight * F.cross_entropy(cls.float(), style.repeat(2))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        if not skip_d:
+            opt_d.step()
+        with autocast():
+            pred_fake, cls_fake = d(torch.cat([src, fake], 1))
+            g_gan = gan_loss(pred_fake, True)
+            l1 = (fake.float() - tgt).abs().mean()
+            g_loss = args.gan_weight * g_gan + args.l1_weight * l1
+            const = torch.zeros((), device=device)
+            if args.const_weight > 0:
+                const = F.mse_loss(g_core.encode(fake).float(), g_core.encode(src).float())
+                g_loss = g_loss + args.const_weight * const
+            cat = torch.zeros((), device=device)
+            if cls_fake is not None:
+                cat = F.cross_entropy(cls_fake.float(), style)
+                g_loss = g_loss + args.category_weight * cat
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        step += 1
+        bar.update(1)
+
+        # running sums stay on the device; they are read (one sync) every few steps only
+        d_val = d_loss.detach().float()
+        d_ema = d_val if d_ema is None else 0.98 * d_ema + 0.02 * d_val
+        for key, val in (("d", d_val), ("g_gan", g_gan), ("l1", l1), ("const", const), ("cat", cat),
+                         ("fake_ink", (fake.detach() < 0).float().mean()),
+                         ("real_ink", (tgt < 0).float().mean())):
+            window[key] = window[key] + val.detach().float()
+        window["d_skipped"] += int(skip_d)
+        window["n"] += 1
+        if step % 10 == 0:  # the discriminator-skip decision is refreshed every 10 steps
+            skip_d = args.d_skip_below > 0 and float(d_ema) < args.d_skip_below
+        if step % args.log_every == 0 or step == args.steps:
+            n = window.pop("n")
+            rec = {kk: float(v) / n for kk, v in window.items()}
+            rec.update(step=step, lr=opt_g.param_groups[0]["lr"], d_ema=float(d_ema),
+                       samples_per_s=n * args.batch_size * world / (time.time() - t_window),
+                       elapsed_s=time.time() - t_start)
+            if is_main:
+                log_file.write(json.dumps(rec) + "\n")
+                if rec["d"] < 0.05 or rec["fake_ink"] < 0.2 * rec["real_ink"]:
+                    log_file.write(json.dumps({"step": step, "event": "collapse_warning",
+                                               "d": rec["d"], "fake_ink": rec["fake_ink"],
+                                               "real_ink": rec["real_ink"]}) + "\n")
+                log_file.flush()
+                bar.set_postfix(d=f"{rec['d']:.3f}", g=f"{rec['g_gan']:.2f}", l1=f"{rec['l1']:.4f}",
+                                sps=f"{rec['samples_per_s']:.0f}")
+            window = empty_window()
+            t_window = time.time()
+        if is_main and args.sample_every and step % args.sample_every == 0:
+            sample_sheet(g_core, data, device).save(out / "samples" / f"step{step:07d}.png")
+        over_time = bool(args.time_limit and (time.time() - t_start) > args.time_limit * 60)
+        over_time |= bool(args.stop_after and step - first_step >= args.stop_after)
+        if world > 1:
+            flag = torch.tensor([int(bool(over_time))], device=device)
+            dist.all_reduce(flag)
+            over_time = bool(flag.item())
+        if time.time() - last_ckpt > args.ckpt_minutes * 60 or over_time:
+            sync_save()
+            last_ckpt = time.time()
+        if over_time:
+            break
+    sync_save()
+    if is_main:
+        log_file.write(json.dumps({"event": "done", "step": step,
+                                   "wall_s": time.time() - t_start}) + "\n")
+        log_file.close()
+    bar.close()
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def checkpoint_metadata(data: GlyphPairs) -> dict:
+    spec = data.meta["spec"]
+    return {"glyphs": {"size": data.size, "source": spec["source"]},
+            "styles": [{"name": n, "font": spec["targets"][n]} for n in data.styles],
+            "dataset": {k: data.meta[k] for k in ("num_train", "num_heldout", "per_style_train")},
+            "training_chars_file": "training_chars.txt", "heldout_chars_file": "heldout_chars.txt"}
+
+
+if __name__ == "__main__":
+    main()
