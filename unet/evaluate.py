@@ -47,7 +47,7 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
     layers = list(attention_layers(model))
     style_names = [s["name"] for s in config.get("styles", [])] or data.styles
     results = {"heldout_chars": len(idx), "attention_layers": layers,
-               "gamma": {n: float(m.gamma) for n, m in attention_layers(model).items()},
+               "gamma": {n: float(m.gamma.detach()) for n, m in attention_layers(model).items()},
                "styles": {}}
     for k, name in enumerate(style_names):
         if name not in data.styles:

@@ -67,3 +67,60 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+# Viridis (perceptually uniform, colour-blind safe) sampled at 9 stops; linear between them.
+_VIRIDIS = np.array([(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+                     (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)], dtype=np.float64)
+
+
+def colormap(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] (any shape) to uint8 RGB with viridis."""
+    v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)), 0, 1) * (len(_VIRIDIS) - 1)
+    lo = np.floor(v).astype(int).clip(0, len(_VIRIDIS) - 2)
+    frac = (v - lo)[..., None]
+    return (_VIRIDIS[lo] * (1 - frac) + _VIRIDIS[lo + 1] * frac).round().astype(np.uint8)
+
+
+def heatmap_overlay(glyph: Image.Image, attention: np.ndarray, query: tuple[float, float] | None = None,
+                    size: int = 256, alpha: float = 0.65, glyph_size: int | None = None) -> Image.Image:
+    """Overlay an (h, w) attention map on a glyph.
+
+    The map is normalised to its maximum and upsampled with nearest neighbour so every feature-map
+    cell stays a visible square; the glyph shows through; ``query`` (glyph pixels) is marked.
+    """
+    att = np.asarray(attention, dtype=np.float64)
+    peak = att.max() if att.size and np.isfinite(att).all() and att.max() > 0 else 1.0
+    heat = Image.fromarray(colormap(att / peak), "RGB").resize((size, size), Image.Resampling.NEAREST)
+    base = glyph.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+    out = Image.blend(base, heat, alpha)
+    # keep ink readable: darken where the glyph has ink
+    ink = Image.eval(glyph.convert("L").resize((size, size), Image.Resampling.BILINEAR), lambda p: 255 - p)
+    out = Image.composite(Image.new("RGB", (size, size), (20, 20, 20)), out, ink.point(lambda p: p * 0.55))
+    if query is not None:
+        gs = glyph_size or glyph.size[0]
+        x, y = query[0] * size / gs, query[1] * size / gs
+        d = ImageDraw.Draw(out)
+        r = max(4, size // 40)
+        d.ellipse([x - r, y - r, x + r, y + r], outline=(255, 40, 40), width=2)
+        d.line([x - 2 * r, y, x - r, y], fill=(255, 40, 40), width=2)
+        d.line([x + r, y, x + 2 * r, y], fill=(255, 40, 40), width=2)
+        d.line([x, y - 2 * r, x, y - r], fill=(255, 40, 40), width=2)
+        d.line([x, y + r, x, y + 2 * r], fill=(255, 40, 40), width=2)
+    return out
+
+
+def difference_image(a: Image.Image, b: Image.Image, size: int | None = None) -> Image.Image:
+    """Where two glyphs differ: red = ink only in ``a``, blue = ink only in ``b``, grey = both."""
+    x = np.asarray(a.convert("L"), dtype=np.float32) / 255
+    y = np.asarray(b.convert("L"), dtype=np.float32) / 255
+    ink_a, ink_b = 1 - x, 1 - y
+    both = np.minimum(ink_a, ink_b)
+    rgb = np.ones(x.shape + (3,), np.float32)
+    rgb -= both[..., None] * 0.6
+    only_a, only_b = np.clip(ink_a - ink_b, 0, 1), np.clip(ink_b - ink_a, 0, 1)
+    rgb[..., 1] -= only_a + only_b
+    rgb[..., 2] -= only_a
+    rgb[..., 0] -= only_b
+    img = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8), "RGB")
+    return img.resize((size, size), Image.Resampling.NEAREST) if size else img
