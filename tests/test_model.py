@@ -172,9 +172,8 @@ def test_use_attention_true_puts_attention_in_every_non_outermost_block():
     assert levels[0].block.attention is None
     for lv in levels[1:]:
         assert isinstance(lv.block.attention, SelfAttention), lv.depth
-        # attention sees the block's decoder output: outer_nc channels at the block's resolution
-        assert lv.block.attention.in_channels == lv.block.model[-1].num_features \
-            if isinstance(lv.block.model[-1], nn.BatchNorm2d) else True
+        # attention sees the block's decoder output: outer_nc = ngf * min(2**(depth-1), 8) channels
+        assert lv.block.attention.in_channels == 2 * min(2 ** (lv.depth - 1), 8), lv.depth
     assert list(attention_layers(g)) == ["32x32", "16x16", "8x8", "4x4", "2x2"]
 
 

@@ -57,7 +57,9 @@ class SelfAttention(nn.Module):
         (the CPU flash kernel needs that); mathematically identical to one head with width C.
         """
         b, c, h, w = x.shape
-        q, k, v = self.projections(x)
+        # SDPA's CPU flash kernel needs unit stride in the last dim; otherwise it silently falls
+        # back to the math path, which forms the full (B, heads, N, N) map.
+        q, k, v = (t.contiguous() for t in self.projections(x))
         d = self.qk_channels
         if c % d == 0 and c > d:
             heads = c // d

@@ -83,10 +83,10 @@ def load_generator(path_or_repo: str | Path, device: str | torch.device = "cpu",
     """
     directory = resolve_checkpoint(path_or_repo, revision)
     config = read_config(directory)
-    g = dict(config["generator"])
+    g = UnetConfig(**config["generator"]).to_dict()  # defaults for keys an older config lacks
     try:
         model = UnetGenerator(**g)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # e.g. num_downs 3, or "ngf": "four"
         raise CheckpointError(f"{directory / CONFIG_NAME}: {e}") from e
     file = directory / WEIGHTS_NAME
     if not file.is_file():
