@@ -14,7 +14,7 @@ from dataclasses import replace
 import gradio as gr
 
 from unet.checkpoint import CheckpointError
-from unet.demo import DISPLAY, DemoService, Request
+from unet.demo import DISPLAY, DemoService
 from unet.glyphs import FontError
 from unet.inference import MAX_CHARS, GenerationError, Stylizer
 

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .checkpoint import CheckpointError
 from .glyphs import FontError
 from .inference import GenerationError, Stylizer
-from .checkpoint import CheckpointError
 from .visualize import glyph_sheet, heatmap_overlay
 
 

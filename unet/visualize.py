@@ -48,8 +48,8 @@ def glyph_sheet(rows: Sequence[tuple[str, Sequence]], chars: Sequence[str] | Non
     font = _label_font(13)
     if chars:
         for j, ch in enumerate(chars):
-            draw.text((label_width + j * (size + pad) + size // 2 - 6, 1), f"U+{ord(ch):04X}",
-                      fill=(120, 120, 120), font=ImageFont.load_default(9))
+            draw.text((label_width + j * (size + pad) + size // 2, 2), f"U+{ord(ch):04X}",
+                      fill=(120, 120, 120), font=ImageFont.load_default(10), anchor="mt")
     for i, ((label, _), imgs) in enumerate(zip(rows, images)):
         y = header + i * (size + pad)
         draw.text((4, y + size // 2 - 8), str(label)[:16], fill=(40, 40, 40), font=font)
