@@ -110,6 +110,13 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
 
     @gpu
     @user_errors
+    def example(text):
+        """An example in the default style with every layer on (cached on first use)."""
+        gen = svc.run(svc.request(text, st.styles[0], None, 0.0, st.layer_names), capture=False)
+        return svc.sheet(gen), svc.gallery(gen), svc.status(gen)
+
+    @gpu
+    @user_errors
     def pick_char(index, text, style, blend, weight, layers, state):
         state = dict(current(state, text, style, blend, weight, layers))
         state["index"] = _valid_index(index, state["gen"])
@@ -157,7 +164,6 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                     value=st.layer_names, label="Attention layers (untick to switch off live)",
                     elem_id="layers")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
-                gr.Examples([[e] for e in EXAMPLES], inputs=[text], label="Examples")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
                 sheet = gr.Image(label="Source / generated / real", type="pil", format="png",
@@ -167,6 +173,9 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 with gr.Row():
                     sheet_dl = gr.DownloadButton("Sheet (PNG)")
                     zip_dl = gr.DownloadButton("All glyphs (ZIP)")
+        gr.Examples([[e] for e in EXAMPLES], inputs=[text], outputs=[sheet, gallery, status],
+                    fn=example, cache_examples=True, cache_mode="lazy", label="Examples",
+                    api_visibility="private")
         with gr.Tab("Attention"):
             with gr.Row():
                 with gr.Column(scale=1):
@@ -186,6 +195,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                               elem_id="diff")
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
+            gr.Markdown(svc.metrics_markdown())
 
         inputs = [text, style, blend, weight, layers]
         outputs = [sheet, gallery, status, diff, char, probe, query, received, contrib, sheet_dl,

@@ -129,6 +129,21 @@ class DemoService:
                  for n, c in gen.layers.items()]
         return query, received, "\n".join(rows)
 
+    def metrics_markdown(self) -> str:
+        """The checkpoint's held-out metrics (``metrics.json`` beside the weights) as a table."""
+        import json
+
+        path = self.st.directory / "metrics.json"
+        if not path.is_file():
+            return "_This checkpoint ships no held-out metrics._"
+        m = json.loads(path.read_text(encoding="utf-8"))
+        rows = [f"Held-out characters (never trained on): **{m['heldout_chars']}**.", "",
+                "| style | system | SSIM | L1 | ink IoU |", "|---|---|---|---|---|"]
+        for style, systems in m["styles"].items():
+            for label, v in systems.items():
+                rows.append(f"| {style} | {label} | {v['ssim']:.3f} | {v['l1']:.3f} | {v['ink_iou']:.3f} |")
+        return "\n".join(rows)
+
     # --- downloads ---------------------------------------------------------------------------
     @staticmethod
     def _download_path(suffix: str) -> Path:
