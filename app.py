@@ -168,8 +168,10 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 status = gr.Markdown(elem_id="status")
                 sheet = gr.Image(label="Source / generated / real", type="pil", format="png",
                                  interactive=False, elem_id="sheet")
-                gallery = gr.Gallery(label="Generated glyphs", format="png", columns=8, height="auto",
-                                     elem_id="gallery")
+                # a numeric height: gradio 6 gives height="auto" a 450 px minimum; 6 columns fit the
+                # column's width (each thumbnail is at least 100 px), 8 overflowed it sideways
+                gallery = gr.Gallery(label="Generated glyphs", format="png", columns=6, height=260,
+                                     object_fit="contain", elem_id="gallery")
                 with gr.Row():
                     sheet_dl = gr.DownloadButton("Sheet (PNG)")
                     zip_dl = gr.DownloadButton("All glyphs (ZIP)")

@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import TINY_HELDOUT
 
-from unet.data import GlyphPairs
 from unet.checkpoint import load_generator
+from unet.data import GlyphPairs
 from unet.evaluate import evaluate, generate_unit, main, markdown_table
 from unet.metrics import INK_THRESHOLD, glyph_metrics
 

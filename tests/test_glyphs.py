@@ -13,8 +13,17 @@ from fontTools.ttLib import TTFont
 
 from unet.charsets import big5_common, gb2312_level1
 from unet.data import DEFAULT_SOURCE, render_all
-from unet.glyphs import (FIT, SKIP_REASONS, Font, FontError, FontSpec, find_font_file, image_to_array,
-                         is_cjk_ideograph, split_text)
+from unet.glyphs import (
+    FIT,
+    SKIP_REASONS,
+    Font,
+    FontError,
+    FontSpec,
+    find_font_file,
+    image_to_array,
+    is_cjk_ideograph,
+    split_text,
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +221,8 @@ def test_render_normalisation(source, size):
     assert a[0, 0] == a[-1, -1] == 255  # white background, black ink
     ys, xs = np.nonzero(a < 255)
     h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
-    box = round(size * FIT)
+    box = round(size * 7 / 8)  # the documented protocol (112 px of 128), not the constant
+    assert FIT == 7 / 8
     assert max(h, w) in (box, box - 1, box + 1)  # the longer side of the ink box fills 7/8
     # centred: equal margins up to rounding
     assert abs(ys.min() - (size - 1 - ys.max())) <= 2 and abs(xs.min() - (size - 1 - xs.max())) <= 2

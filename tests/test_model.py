@@ -9,7 +9,6 @@ from torch import nn
 import unet
 from unet import SelfAttention, UnetGenerator, attention_layers
 
-
 # --- reference: junyanz/pytorch-CycleGAN-and-pix2pix models/networks.py (verbatim recipe) --------
 
 class RefUnetGenerator(nn.Module):

@@ -71,8 +71,8 @@ class DemoService:
         label = gen.style if len([w for w in gen.weights.values() if w > 0]) == 1 else "blend"
         rows = [("source", gen.source), (label, gen.generated)]
         if any(t is not None for t in gen.target):
-            rows.append((f"real {gen.style}"[:16], gen.target))
-        return glyph_sheet(rows, gen.chars, cell=96)
+            rows.append((f"real {gen.style}", gen.target))
+        return glyph_sheet(rows, gen.chars, cell=96, label_width=150)
 
     def seen_label(self, ch: str) -> str:
         return "seen in training" if self.st.is_training_char(ch) else "unseen"

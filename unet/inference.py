@@ -114,7 +114,8 @@ class Stylizer:
         self.heldout_chars = self._read_chars(config.get("heldout_chars_file"))
         self._target_fonts: dict[str, Font | None] = {}
         self._lock = threading.Lock()
-        self._source_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        # uint8 glyphs (16 KiB each at 128 px, not 64 KiB as float32): at most 64 MiB for 4096
+        self._source_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._source_cache_size = 4096
 
     # --- loading ---------------------------------------------------------------------------
@@ -208,17 +209,16 @@ class Stylizer:
         out = []
         for ch in chars:
             with self._lock:
-                t = self._source_cache.get(ch)
-                if t is not None:
+                arr = self._source_cache.get(ch)
+                if arr is not None:
                     self._source_cache.move_to_end(ch)
-            if t is None:
-                arr = np.asarray(self.source_font.render(ch, self.glyph_size), dtype=np.float32)
-                t = torch.from_numpy(arr / 127.5 - 1.0)[None]
+            if arr is None:
+                arr = np.asarray(self.source_font.render(ch, self.glyph_size), dtype=np.uint8)
                 with self._lock:
-                    self._source_cache[ch] = t
+                    self._source_cache[ch] = arr
                     while len(self._source_cache) > self._source_cache_size:
                         self._source_cache.popitem(last=False)
-            out.append(t)
+            out.append(torch.from_numpy(arr.astype(np.float32) / 127.5 - 1.0)[None])
         return torch.stack(out)
 
     @torch.inference_mode()

@@ -52,7 +52,7 @@ def glyph_sheet(rows: Sequence[tuple[str, Sequence]], chars: Sequence[str] | Non
                       fill=(120, 120, 120), font=ImageFont.load_default(10), anchor="mt")
     for i, ((label, _), imgs) in enumerate(zip(rows, images)):
         y = header + i * (size + pad)
-        draw.text((4, y + size // 2 - 8), str(label)[:16], fill=(40, 40, 40), font=font)
+        draw.text((4, y + size // 2 - 8), str(label)[:20], fill=(40, 40, 40), font=font)
         for j, im in enumerate(imgs):
             x = label_width + j * (size + pad)
             if im is None:
@@ -83,15 +83,17 @@ def colormap(values: np.ndarray) -> np.ndarray:
 
 
 def heatmap_overlay(glyph: Image.Image, attention: np.ndarray, query: tuple[float, float] | None = None,
-                    size: int = 256, alpha: float = 0.65, glyph_size: int | None = None) -> Image.Image:
+                    size: int = 256, alpha: float = 0.65, glyph_size: int | None = None,
+                    gamma: float = 0.5) -> Image.Image:
     """Overlay an (h, w) attention map on a glyph.
 
-    The map is normalised to its maximum and upsampled with nearest neighbour so every feature-map
-    cell stays a visible square; the glyph shows through; ``query`` (glyph pixels) is marked.
+    The map is normalised to its maximum, shown as colour = (a / max) ** ``gamma`` (0.5 lifts the
+    long tail of SAGAN's very peaked softmax into view; 1 is linear), and upsampled with nearest
+    neighbour so every feature-map cell stays a visible square; ``query`` (glyph pixels) is marked.
     """
     att = np.asarray(attention, dtype=np.float64)
     peak = att.max() if att.size and np.isfinite(att).all() and att.max() > 0 else 1.0
-    heat = Image.fromarray(colormap(att / peak), "RGB").resize((size, size), Image.Resampling.NEAREST)
+    heat = Image.fromarray(colormap((att / peak).clip(0, 1) ** gamma), "RGB").resize((size, size), Image.Resampling.NEAREST)
     base = glyph.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
     out = Image.blend(base, heat, alpha)
     # keep ink readable: darken where the glyph has ink

@@ -1,0 +1,1025 @@
+"""Benchmarks: ``python -m unet.bench [--quick] [--out BENCHMARKS.md]``.
+
+Prints markdown tables and writes them, with a description of the machine, to ``--out``. Every
+table compares its rows side by side in one run: variants are interleaved round-robin (A B C A B C
+...), so a burst of load from other processes hits all of them alike. On a shared machine absolute
+times drift; the ratios are the numbers to read.
+
+Tables:
+  1. attention kernels (``SelfAttention.attend_explicit`` vs ``attend_fast`` and variants);
+  2. generator forward for 1 / 8 / 32 glyphs (shipped 128 px, a 256 px config, attention off);
+  3. ``Stylizer`` end-to-end for an 8-character request, and ``Generation.query_maps``;
+  4. the Gradio API end-to-end (``/generate``, ``/toggle``, ``/query_point``) via ``gradio_client``;
+  5. training throughput with / without attention (``python -m unet.train``), and the peak memory of
+     one 256 px training step with attention at 64x64;
+  6. throughput with 8 concurrent Gradio clients.
+
+Memory is the process's peak resident set size (``VmHWM`` from ``/proc/self/status``, reset before the
+measured call by writing ``5`` to ``/proc/self/clear_refs``, after ``malloc_trim(0)`` so freed heap
+pages cannot hide an allocation) minus the resident size just before the call. That sees every
+allocation torch makes on the CPU, including short-lived peaks a sampling thread would miss. Where
+``clear_refs`` cannot be written, a thread samples ``psutil`` RSS every millisecond instead; the
+output says which was used.
+
+"Proposed" rows run bench-local variants (e.g. ``attend_fast`` with contiguous q/k/v) by patching
+``SelfAttention.attend_fast`` for the duration of the call only; the package itself is not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import datetime as _dt
+import gc
+import json
+import math
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .attention import SelfAttention
+from .hooks import attention_hooks
+from .model import UnetGenerator, attention_layers
+
+REPO = Path(__file__).resolve().parent.parent
+TEXT8 = "永和九年歲在癸丑"  # the 8-character request of tables 3, 4 and 6
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+MAP_LIMIT = 4 * GiB  # a path that materialises N x N maps runs only while one map is at most this
+_ORIGINAL_FAST = SelfAttention.attend_fast
+
+# --- targets stated next to the figures -------------------------------------------------------
+TARGET_GENERATE_MS = 250
+TARGET_TOGGLE_MS = 150
+TARGET_QUERY_MS = 100
+TARGET_E2E_RATIO = 2.0
+TARGET_FAST_SPEEDUP = 2.0
+TARGET_TRAIN_RATIO = 1.3
+TARGET_256_GIB = 8.0
+
+
+# =============================================================================================
+# measurement helpers
+# =============================================================================================
+def _status_bytes(key: str) -> int:
+    with open("/proc/self/status") as f:
+        m = re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.M)
+    return int(m.group(1)) * 1024 if m else 0
+
+
+def _can_reset_hwm() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_bytes("VmHWM") > 0
+    except OSError:
+        return False
+
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+except OSError:  # pragma: no cover - not glibc
+    _LIBC = None
+RESET_HWM = _can_reset_hwm()
+MEMORY_METHOD = ("peak RSS: VmHWM reset via /proc/self/clear_refs (after malloc_trim), minus RSS "
+                 "before the call" if RESET_HWM else
+                 "peak RSS: psutil RSS sampled every 1 ms in a thread, minus RSS before the call")
+
+
+def _trim() -> None:
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+class PeakMemory:
+    """``with PeakMemory() as pm: ...``; then ``pm.delta`` (bytes above the RSS at entry) and
+    ``pm.peak`` (the process's peak RSS inside the block)."""
+
+    def __enter__(self):
+        _trim()
+        self.base = _status_bytes("VmRSS")
+        if RESET_HWM:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+        else:
+            import psutil
+
+            proc, self._stop, self._peak = psutil.Process(), threading.Event(), self.base
+
+            def sample():
+                while not self._stop.is_set():
+                    self._peak = max(self._peak, proc.memory_info().rss)
+                    time.sleep(0.001)
+
+            self._thread = threading.Thread(target=sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if RESET_HWM:
+            self.peak = max(_status_bytes("VmHWM"), self.base)
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self._peak, _status_bytes("VmRSS"))
+        self.delta = self.peak - self.base
+        return False
+
+
+def available_bytes() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        return _meminfo("MemAvailable")
+
+
+def _meminfo(key: str) -> int:
+    with open("/proc/meminfo") as f:
+        m = re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.M)
+    return int(m.group(1)) * 1024 if m else 0
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def interleaved(fns: dict[str, Callable[[], object]], reps: int, budget_s: float,
+                cold_threshold_s: float = 2.0, memory: bool = False):
+    """Time every function ``reps`` times, round-robin, after one warm-up call each.
+
+    A warm-up call slower than ``cold_threshold_s`` is kept as a sample (big cases cannot afford a
+    discarded call). Rounds stop early once ``budget_s`` is spent and every function has a sample.
+    With ``memory``, also returns each function's peak memory (``PeakMemory.delta``), measured on
+    the warm-up call when that was slow, else on one extra call at the end.
+    """
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    peaks: dict[str, int] = {}
+    start = time.perf_counter()
+    for name, fn in fns.items():
+        with PeakMemory() if memory else contextlib.nullcontext() as pm:
+            t = timed(fn)
+        if t > cold_threshold_s:
+            samples[name].append(t)
+            if memory:
+                peaks[name] = pm.delta
+    while True:
+        todo = [k for k in fns if len(samples[k]) < reps]
+        if not todo:
+            break
+        if time.perf_counter() - start > budget_s and all(samples[k] for k in fns):
+            break
+        for name in todo:
+            samples[name].append(timed(fns[name]))
+    if not memory:
+        return samples
+    for name, fn in fns.items():
+        if name not in peaks:
+            with PeakMemory() as pm:
+                fn()
+            peaks[name] = pm.delta
+    return samples, peaks
+
+
+def p50(xs) -> float:
+    return float(statistics.median(xs)) if xs else float("nan")
+
+
+def p95(xs) -> float:
+    return float(np.percentile(np.asarray(xs), 95)) if xs else float("nan")
+
+
+def ms(x: float, digits: int = 1) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    x *= 1e3
+    return f"{x:,.0f}" if x >= 100 else f"{x:.{digits}f}"
+
+
+def mib(b: float | None) -> str:
+    if b is None or not math.isfinite(b):
+        return "–"
+    return f"{b / GiB:.2f} GiB" if b >= GiB else f"{b / MiB:,.0f} MiB" if b >= 10 * MiB else f"{b / MiB:.1f} MiB"
+
+
+def ratio(a: float, b: float) -> str:
+    if not (a and b) or not (math.isfinite(a) and math.isfinite(b)):
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# =============================================================================================
+# attention variants
+# =============================================================================================
+def single_head(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """One SDPA head: q/k of width d, v of width C (the CPU flash kernel needs equal widths)."""
+    b, c, h, w = x.shape
+    q, k, v = (t.contiguous() for t in self.projections(x))
+    return F.scaled_dot_product_attention(q, k, v, scale=1.0).transpose(1, 2).reshape(b, c, h, w)
+
+
+def single_head_padded(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """One SDPA head with q/k zero-padded from d to C channels: the same logits, flash-eligible,
+    one softmax over N×N logits instead of C/d of them."""
+    b, c, h, w = x.shape
+    q, k, v = self.projections(x)
+    d = self.qk_channels
+    q, k = F.pad(q, (0, c - d)), F.pad(k, (0, c - d))
+    out = F.scaled_dot_product_attention(q[:, None], k[:, None], v.contiguous()[:, None], scale=1.0)[:, 0]
+    return out.transpose(1, 2).reshape(b, c, h, w)
+
+
+CHUNK = 1024
+
+
+def chunked_explicit(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """The explicit maths (bmm, softmax, bmm) over blocks of CHUNK queries: memory B×CHUNK×N."""
+    b, c, h, w = x.shape
+    q, k, v = self.projections(x)
+    kt = k.transpose(1, 2)
+    out = torch.cat([torch.bmm(torch.softmax(torch.bmm(q[:, i:i + CHUNK], kt), dim=-1), v)
+                     for i in range(0, q.shape[1], CHUNK)], 1)
+    return out.transpose(1, 2).reshape(b, c, h, w)
+
+
+def explicit(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    return self.attend_explicit(x)[0]
+
+
+def shipped_fast(self: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    return _ORIGINAL_FAST(self, x)
+
+
+def _split_heads(c: int, d: int) -> int:
+    return c // d if c % d == 0 and c > d else 1
+
+
+EXPLICIT = "explicit (bmm, returns map)"
+SHIPPED = "attend_fast (shipped)"
+# name -> (function, kind: "bmm" full map / "chunk" / "sdpa", heads on SDPA's math fallback f(c, d))
+VARIANTS: dict[str, tuple[Callable, str, Callable[[int, int], int]]] = {
+    EXPLICIT: (explicit, "bmm", lambda c, d: 1),
+    SHIPPED: (shipped_fast, "sdpa", _split_heads),
+    "single-head SDPA (q/k d wide, v C wide)": (single_head, "sdpa", lambda c, d: 1),
+    "single-head SDPA, q/k zero-padded to C": (single_head_padded, "sdpa", lambda c, d: 1),
+    f"explicit in {CHUNK}-query chunks": (chunked_explicit, "chunk", lambda c, d: 1),
+}
+# candidates for attend_fast tried in the generator / Stylizer / training tables (patched per call)
+CANDIDATES = {"padded": ("single-head padded SDPA", single_head_padded),
+              "explicit": ("explicit bmm path", explicit)}
+
+
+def sdpa_kernel_of(fn: Callable, channels: int) -> str:
+    """'flash' when ``fn`` runs with only the flash backend allowed, else 'math (N×N map)'."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    m = SelfAttention(channels)
+    x = torch.randn(1, channels, 4, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.inference_mode(), sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+                fn(m, x)
+            return "flash"
+        except RuntimeError:
+            return "math (N×N map)"
+
+
+@contextlib.contextmanager
+def patched_fast(fn: Callable | None):
+    """Temporarily replace ``SelfAttention.attend_fast`` (None: leave it)."""
+    if fn is None:
+        yield
+        return
+    SelfAttention.attend_fast = fn
+    try:
+        yield
+    finally:
+        SelfAttention.attend_fast = _ORIGINAL_FAST
+
+
+def materialised_bytes(model: UnetGenerator, batch: int) -> int:
+    """Largest N×N attention tensor the model's forward would create with the current attend_fast."""
+    worst = 0
+    for name, layer in attention_layers(model).items():
+        n = int(name.split("x")[0]) ** 2
+        c, d = layer.in_channels, layer.qk_channels
+        if sdpa_kernel_of(SelfAttention.attend_fast, c) != "flash":
+            heads = c // d if c % d == 0 and c > d else 1
+            worst = max(worst, batch * heads * n * n * 4)
+    return worst
+
+
+# =============================================================================================
+# report
+# =============================================================================================
+class Report:
+    def __init__(self, out: Path | None):
+        self.out = out
+        self.parts: dict[float, str] = {}
+
+    def add(self, text: str, key: float) -> None:
+        """Print now; in the file, parts are ordered by ``key`` (table number)."""
+        print(text + "\n", flush=True)
+        self.parts[key] = text
+        self.write()
+
+    def write(self) -> None:
+        if self.out:
+            body = "\n\n".join(self.parts[k] for k in sorted(self.parts))
+            self.out.write_text(body + "\n", encoding="utf-8")
+
+
+def machine_description(args) -> str:
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    try:
+        import gradio
+
+        gradio_version = gradio.__version__
+    except ImportError:
+        gradio_version = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = "?"
+    rows = [
+        ["date", _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")],
+        ["command", "`python -m unet.bench" + (" --quick" if args.quick else "") + "`"],
+        ["commit", commit],
+        ["CPU", cpu],
+        ["cores", f"{os.cpu_count()} logical, {affinity} usable by this process"],
+        ["memory", f"{_meminfo('MemTotal') / GiB:.1f} GiB total, {available_bytes() / GiB:.1f} GiB available at start"],
+        ["torch", f"{torch.__version__} (intra-op threads {torch.get_num_threads()}, inter-op "
+                  f"{torch.get_num_interop_threads()}, MKL {torch.backends.mkl.is_available()}, "
+                  f"oneDNN {torch.backends.mkldnn.is_available()})"],
+        ["python / gradio", f"{platform.python_version()} / {gradio_version}"],
+        ["load average at start", loadavg() + " (other people's jobs share this machine)"],
+        ["memory method", MEMORY_METHOD],
+    ]
+    return "# Benchmarks\n\n" + md_table(["", ""], rows) + (
+        "\n\nEvery table's rows were measured side by side in this one run (interleaved round-robin); "
+        "the machine is shared, so read ratios rather than absolute times. p50 = median, "
+        "p95 = 95th percentile; n = samples per row.")
+
+
+# =============================================================================================
+# table 1: attention kernels
+# =============================================================================================
+def table_attention(rep: Report, quick: bool) -> dict:
+    batch = 8
+    # (resolution, channels, batch): channels as in the models (128 px: 32x32=128, 16x16=256;
+    # 256 px: 64x64=128, 128x128=64)
+    cases = [(16, 256, batch), (32, 128, batch), (64, 128, batch)]
+    if not quick:
+        cases.append((128, 64, 1))  # batch 8 would take ~40 s a call on 2 cores
+    reps = {16: 15, 32: 9, 64: 3, 128: 1} if not quick else {16: 3, 32: 3, 64: 1}
+    budget = {16: 8, 32: 15, 64: 40, 128: 30} if not quick else {16: 3, 32: 4, 64: 10}
+    kernels = {}
+    for name, (fn, kind, _) in VARIANTS.items():
+        for _, c, _ in cases:
+            kernels[(name, c)] = {"bmm": "bmm + softmax (full N×N map)",
+                                  "chunk": f"bmm + softmax ({CHUNK}×N blocks)"}.get(kind) or sdpa_kernel_of(fn, c)
+    rows, results = [], {}
+    load0 = loadavg()
+    torch.manual_seed(0)
+    for res, c, b in cases:
+        n = res * res
+        m = SelfAttention(c)
+        with torch.no_grad():
+            m.gamma.fill_(0.5)
+        d = m.qk_channels
+        x = torch.randn(b, c, res, res)
+        for mode in ("fwd", "fwd+bwd"):
+            fns, mapsize, skipped = {}, {}, {}
+            for name, (fn, kind, heads) in VARIANTS.items():
+                kern = kernels[(name, c)]
+                if kind == "chunk":
+                    size, full = b * min(CHUNK, n) * n * 4, False
+                elif kern == "flash":
+                    size, full = 0, False
+                else:
+                    size, full = b * heads(c, d) * n * n * 4, True
+                mapsize[name] = size
+                limit = MAP_LIMIT if mode == "fwd" else MAP_LIMIT // 4
+                if full and size > limit:
+                    skipped[name] = f"skipped: {mib(size)} map"
+                elif full and 2.5 * size > available_bytes():
+                    skipped[name] = "skipped: not enough free memory"
+                elif quick and res == 64 and mode == "fwd+bwd":
+                    skipped[name] = "skipped in --quick"
+                elif res == 128 and mode == "fwd+bwd":
+                    skipped[name] = "skipped (time: ~3× the forward)"
+                elif res == 128 and full and name != EXPLICIT:
+                    skipped[name] = "skipped (same maths as explicit)"
+                if name in skipped:
+                    continue
+                if mode == "fwd":
+                    def call(fn=fn, m=m, x=x):
+                        with torch.inference_mode():
+                            return fn(m, x)
+                else:
+                    def call(fn=fn, m=m, x=x):
+                        m.zero_grad(set_to_none=True)
+                        xx = x.detach().requires_grad_(True)
+                        (m.gamma * fn(m, xx) + xx).sum().backward()
+                        return xx.grad
+                fns[name] = call
+            diffs = {}  # correctness vs explicit (forward, up to 32x32) from one extra call
+            if mode == "fwd" and res <= 32:
+                with torch.inference_mode():
+                    ref = m.attend_explicit(x)[0]
+                    for name, (fn, _, _) in VARIANTS.items():
+                        if name in fns and name != EXPLICIT:
+                            diffs[name] = float((fn(m, x) - ref).abs().max())
+                    del ref
+            samples, peaks = interleaved(fns, reps[res], budget[res], memory=True)
+            _trim()
+            base = p50(samples.get(EXPLICIT, []))
+            for name in VARIANTS:
+                key = (res, mode, name)
+                if name in fns:
+                    t = p50(samples[name])
+                    results[key] = {"p50": t, "peak": peaks[name], "n": len(samples[name])}
+                    rows.append([f"{res}×{res}", c, b, mode, name, kernels[(name, c)], ms(t),
+                                 len(samples[name]), mib(peaks[name]),
+                                 mib(mapsize[name]) if mapsize[name] else "none",
+                                 ratio(base, t) if math.isfinite(base) else "–",
+                                 f"{diffs[name]:.1e}" if name in diffs else ""])
+                else:
+                    rows.append([f"{res}×{res}", c, b, mode, name, kernels[(name, c)], skipped[name],
+                                 "", "", mib(mapsize[name]) if mapsize[name] else "none", "", ""])
+    header = ["map", "C", "batch", "pass", "path", "kernel actually used", "p50 ms", "n",
+              "peak mem", "largest N-sized tensor (theory)", "speed vs explicit", "max |Δ| vs explicit"]
+    text = ["## 1. Attention kernels", md_table(header, rows)]
+
+    def get(res, mode, name, field="p50"):
+        return results.get((res, mode, name), {}).get(field, float("nan"))
+
+    lines = []
+    for name in (SHIPPED, "single-head SDPA, q/k zero-padded to C", f"explicit in {CHUNK}-query chunks"):
+        sp = [get(64, md, EXPLICIT) / get(64, md, name) for md in ("fwd", "fwd+bwd")]
+        grow = get(64, "fwd", name, "peak") / get(32, "fwd", name, "peak")
+        known = [s for s in sp if math.isfinite(s)]
+        ok = (all(s >= TARGET_FAST_SPEEDUP for s in known) and grow < 8) if known else None
+        lines.append(f"| {name} | " + " / ".join(f"{s:.2f}×" if math.isfinite(s) else "–" for s in sp)
+                     + f" | {grow:.1f}× | {verdict(ok)} |")
+    ex_grow = get(64, "fwd", EXPLICIT, "peak") / get(32, "fwd", EXPLICIT, "peak")
+    text.append(
+        f"Target: fast attention ≥ {TARGET_FAST_SPEEDUP:.0f}× faster than explicit at 64×64, with memory "
+        "linear in H·W (32×32 → 64×64 is 4× the positions, both at C = 128: linear growth ≈ 4×, "
+        f"quadratic ≈ 16×; explicit grows {ex_grow:.1f}×).\n\n"
+        "| path at 64×64, batch 8 | speed-up vs explicit (fwd / fwd+bwd) | peak-mem growth 32→64 | target |\n"
+        "|---|---|---|---|\n" + "\n".join(lines))
+    text.append(
+        f"Peak memory: {MEMORY_METHOD} (for calls over 2 s, measured on the first call). 'Largest "
+        "N-sized tensor' is the theoretical size of the biggest attention-logit tensor a path builds "
+        "(batch × heads × rows × N × 4 bytes; 'none' for the flash kernel, which works in blocks). A "
+        f"path that builds the full map runs only while it is ≤ {mib(MAP_LIMIT)} (forward) / "
+        f"{mib(MAP_LIMIT // 4)} (forward+backward, which keeps several). Multi-head split vs single "
+        "head: `attend_fast` splits v into C/d heads of width d sharing q/k; one SDPA head with q/k of "
+        "width d and v of width C is not flash-eligible on CPU (falls back to the math kernel, which "
+        "forms the map); zero-padding q/k to C makes it eligible with identical logits, and computes "
+        f"one N×N softmax instead of C/d. 128×128 runs at batch 1, forward only. Load average during "
+        f"the table: {load0} → {loadavg()}.")
+    rep.add("\n\n".join(text), 1)
+    return results
+
+
+# =============================================================================================
+# table 2: generator forward
+# =============================================================================================
+def table_generator(rep: Report, quick: bool, shipped: UnetGenerator) -> dict:
+    torch.manual_seed(0)
+    big = UnetGenerator(1, 1, 8, ngf=64, max_mult=4, use_attention={64, 32, 16}, image_size=256,
+                        num_styles=3).eval()
+    batches = [1, 8, 32] if not quick else [1, 8]
+    reps = {1: 9, 8: 5, 32: 3} if not quick else {1: 5, 8: 2, 32: 1}
+    budget = {1: 10, 8: 25, 32: 40} if not quick else {1: 4, 8: 10, 32: 10}
+    configs = [
+        ("shipped 128 px, attention 32,16", shipped, None, False),
+        ("shipped, attention off (hooks)", shipped, None, True),
+        ("shipped + contiguous q/k/v (proposed)", shipped, fast_contiguous, False),
+        ("256 px, attention 64,32,16 (random weights)", big, None, False),
+        ("256 px + contiguous q/k/v (proposed)", big, fast_contiguous, False),
+        ("256 px, attention off (hooks)", big, None, True),
+    ]
+    if quick:
+        configs = [c for c in configs if not (c[1] is big and c[2] is not None)]
+    results: dict[tuple[str, int], float] = {}
+    skipped: dict[tuple[str, int], str] = {}
+    load0 = loadavg()
+    for b in batches:
+        fns = {}
+        for label, model, patch, off in configs:
+            size = model.config.image_size
+            if patch is None and not off:
+                need = materialised_bytes(model, b)
+                if need > MAP_LIMIT or 2.5 * need > available_bytes():
+                    skipped[(label, b)] = f"skipped: {mib(need)} map"
+                    continue
+            if quick and model is big and b > 1 and not off and patch is None:
+                skipped[(label, b)] = "skipped in --quick"
+                continue
+            x = torch.rand(b, 1, size, size) * 2 - 1
+            style = torch.tensor([1.0, 0.0, 0.0])
+            names = list(attention_layers(model)) if off else []
+
+            def call(model=model, x=x, style=style, patch=patch, names=names):
+                with torch.inference_mode(), patched_fast(patch), attention_hooks(model, names):
+                    return model(x, style)
+            fns[label] = call
+        samples = interleaved(fns, reps[b], budget[b])
+        for label, s in samples.items():
+            results[(label, b)] = p50(s)
+            results[(label, b, "n")] = len(s)
+        _trim()
+    header = ["generator (eval, inference_mode)"] + [f"batch {b}: p50 ms (ms/glyph)" for b in batches] + [
+        f"vs attention off (batch {batches[-1]})"]
+    rows = []
+    for label, model, _patch, off in configs:
+        row = [label]
+        for b in batches:
+            if (label, b) in results:
+                t = results[(label, b)]
+                row.append(f"{ms(t)} ({ms(t / b)}) n={results[(label, b, 'n')]}")
+            else:
+                row.append(skipped.get((label, b), "–"))
+        off_label = next(lb for lb, mm, _, o in configs if mm is model and o)
+        bl = batches[-1]
+        row.append(ratio(results.get((label, bl), float("nan")), results.get((off_label, bl), float("nan")))
+                   if not off else "1.00×")
+        rows.append(row)
+    rep.add("## 2. Generator forward\n\n" + md_table(header, rows) + (
+        "\n\nAttention off = every SelfAttention bypassed through `unet.hooks.attention_hooks` "
+        "(what a layer toggle does). Rows marked 'skipped: … map' would materialise an N×N tensor "
+        f"above {mib(MAP_LIMIT)} (the shipped `attend_fast` falls back to SDPA's math kernel, see "
+        f"table 1). Load average during the table: {load0} → {loadavg()}."), 2)
+    return results
+
+
+# =============================================================================================
+# table 3: Stylizer end-to-end
+# =============================================================================================
+def table_stylizer(rep: Report, quick: bool, st) -> dict:
+    from .demo import DemoService
+
+    svc = DemoService(st)
+    reps = 20 if not quick else 6
+    chars, _, _ = st.prepare(TEXT8)
+    assert len(chars) == 8, chars
+    src = st.render_sources(chars)
+    style_vec = torch.tensor([1.0] + [0.0] * (len(st.styles) - 1))
+
+    def bare():
+        with torch.inference_mode():
+            return st.model(src, style_vec)
+
+    def gen(capture, with_target=True, patch=None):
+        def call():
+            with patched_fast(patch):
+                return st.generate(TEXT8, style=st.styles[0], capture=capture, with_target=with_target)
+        return call
+
+    fns = {
+        "bare generator forward (pre-rendered glyphs)": bare,
+        "Stylizer.generate(capture=False)": gen(False),
+        "Stylizer.generate(capture=True)": gen(True),
+        "generate(capture=True, with_target=False)": gen(True, False),
+        "generate(capture=True) + contiguous q/k/v (proposed)": gen(True, True, fast_contiguous),
+    }
+    load0 = loadavg()
+    samples = interleaved(fns, reps, 60 if not quick else 15)
+    g = st.generate(TEXT8, style=st.styles[0], capture=True)
+    rng = np.random.default_rng(0)
+    pts = [(int(rng.integers(8)), float(rng.uniform(0, 128)), float(rng.uniform(0, 128)))
+           for _ in range(200)]
+    q_samples, panel_samples, out_samples = [], [], []
+    for i, x, y in pts[: 100 if not quick else 30]:
+        q_samples.append(timed(lambda i=i, x=x, y=y: g.query_maps(i, x, y)))
+    for i, x, y in pts[: 15 if not quick else 5]:
+        panel_samples.append(timed(lambda i=i, x=x, y=y: (svc.attention_panel(g, i, (x, y)),
+                                            svc.glyph_for_click(g, i, (x, y)))))
+
+    def outputs():  # what app.generate's outputs_for does besides the forward
+        sheet = svc.sheet(g)
+        svc.attention_panel(g, 0, (64.0, 64.0))
+        svc.gallery(g), svc.status(g), svc.char_choices(g), svc.glyph_for_click(g, 0, (64.0, 64.0))
+        svc.sheet_file(sheet), svc.zip_file(g)
+    for _ in range(8 if not quick else 3):
+        out_samples.append(timed(outputs))
+    samples["Generation.query_maps (move the query point, no forward)"] = q_samples
+    samples["click-handler work: attention_panel + probe image"] = panel_samples
+    samples["/generate output work: sheet, panel, PNG + ZIP files"] = out_samples
+    bare_p50 = p50(samples["bare generator forward (pre-rendered glyphs)"])
+    rows = []
+    for name, s in samples.items():
+        target = ""
+        if name == "Stylizer.generate(capture=True)":
+            target = f"≤ {TARGET_GENERATE_MS} ms end-to-end incl. app (table 4): engine share {verdict(p50(s) * 1e3 <= TARGET_GENERATE_MS)}"
+        if name.startswith("Generation.query_maps"):
+            target = f"≤ {TARGET_QUERY_MS} ms per click (table 4): {verdict(p50(s) * 1e3 <= TARGET_QUERY_MS)}"
+        rows.append([name, ms(p50(s), 2), ms(p95(s), 2), len(s),
+                     ratio(p50(s), bare_p50) if "forward" in name or "generate" in name else "", target])
+    rep.add("## 3. Stylizer end-to-end, 8 characters (" + TEXT8 + ")\n\n" + md_table(
+        ["step", "p50 ms", "p95 ms", "n", "÷ bare forward", "target"], rows) + (
+        "\n\n`generate` = validate, split text, render sources (cached after the first call), one "
+        "batched forward, hooks, PIL conversion, and (with_target) rendering the real target font. "
+        "capture=True adds, per attention layer, q/k copies and the mean-received map (one N×N map "
+        "per character, built and reduced one at a time). `query_maps` recomputes one softmax row per "
+        "layer from the stored q/k, so moving the query point needs no forward. The last two rows "
+        "are the DemoService work the Gradio handlers add on top of `generate`. Load average during "
+        f"the table: {load0} → {loadavg()}."), 3)
+    return {k: (p50(v), p95(v)) for k, v in samples.items()}
+
+
+# =============================================================================================
+# table 4 + 6: Gradio API
+# =============================================================================================
+class Server:
+    """``app.build_demo()`` launched in a subprocess on a free port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import app; "
+                f"d = app.build_demo(); d.launch(server_name='127.0.0.1', server_port={self.port}, "
+                "quiet=True, show_error=False)")
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-gradio-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout: float = 180) -> float:
+        import urllib.request
+
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gradio server exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "config", timeout=2) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"gradio server not up after {timeout} s")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+def api_args(st, layers):
+    return (TEXT8, st.styles[0], "(none)", 0.5, layers)
+
+
+def table_gradio(rep: Report, quick: bool, st, server: Server, bare_p50: float, startup_s: float) -> dict:
+    from gradio_client import Client
+
+    all_on, one_off = st.layer_names, st.layer_names[:1]
+    rounds = 15 if not quick else 5
+    c_dl = Client(server.url, verbose=False)  # the default: result files are downloaded
+    c_nodl = Client(server.url, verbose=False, download_files=False)
+    calls = {
+        "/generate": lambda: c_dl.predict(*api_args(st, all_on), api_name="/generate"),
+        "/toggle (16x16 off)": lambda: c_dl.predict(*api_args(st, one_off), api_name="/toggle"),
+        "/query_point": lambda: c_dl.predict(*api_args(st, all_on), 0, 64.0, 64.0, api_name="/query_point"),
+        "/generate, download_files=False": lambda: c_nodl.predict(*api_args(st, all_on), api_name="/generate"),
+        "/toggle (16x16 off), download_files=False": lambda: c_nodl.predict(*api_args(st, one_off), api_name="/toggle"),
+    }
+    load0 = loadavg()
+    for fn in calls.values():  # warm-up: caches, first PNG encodes, HTTP connections
+        fn()
+    samples = {k: [] for k in calls}
+    for _ in range(rounds):
+        for k, fn in calls.items():  # generate -> toggle -> query, as a user would
+            samples[k].append(timed(fn))
+    targets = {"/generate": TARGET_GENERATE_MS, "/toggle (16x16 off)": TARGET_TOGGLE_MS,
+               "/query_point": TARGET_QUERY_MS, "/generate, download_files=False": TARGET_GENERATE_MS,
+               "/toggle (16x16 off), download_files=False": TARGET_TOGGLE_MS}
+    rows = []
+    for k, s in samples.items():
+        r = p50(s) / bare_p50
+        t = targets[k]
+        rows.append([k, ms(p50(s)), ms(p95(s)), len(s), ms(bare_p50), f"{r:.1f}×",
+                     f"p50 ≤ {t} ms: {verdict(p50(s) * 1e3 <= t)}; ≤ {TARGET_E2E_RATIO:.0f}× bare: "
+                     f"{verdict(r <= TARGET_E2E_RATIO)}"])
+    rep.add("## 4. Gradio API end-to-end, 8 characters\n\n" + md_table(
+        ["endpoint (gradio_client, one session)", "p50 ms", "p95 ms", "n", "bare forward p50 ms (table 3)",
+         "end-to-end ÷ bare", "targets"], rows) + (
+        f"\n\nThe app runs `build_demo().launch()` in a subprocess (started in {startup_s:.1f} s); the "
+        "client is in the benchmark process on the same 2 cores. Each round calls /generate (all "
+        "layers on), then /toggle (first layer off; the all-on generation is reused from session "
+        "state for the difference view, so one forward), then /query_point. By default "
+        "`gradio_client` downloads every file output (sheet, 8 gallery glyphs, probe, query and "
+        "received maps, PNG and ZIP downloads); the download_files=False rows show the server side "
+        "alone. /query_point takes no session state, so it regenerates the whole request (forward "
+        f"with capture) before reading one map. Load average during the table: {load0} → {loadavg()}."), 4)
+    return {k: (p50(v), p95(v)) for k, v in samples.items()}
+
+
+def table_concurrency(rep: Report, quick: bool, st, server: Server, single_p50: float) -> None:
+    from gradio_client import Client
+
+    n_clients, duration = 8, (20.0 if not quick else 8.0)
+    clients = [Client(server.url, verbose=False, download_files=False) for _ in range(n_clients)]
+    for c in clients[:1]:
+        c.predict(*api_args(st, st.layer_names), api_name="/generate")
+    lat: list[tuple[float, float]] = []
+    errors = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(n_clients + 1)
+
+    def worker(c):
+        barrier.wait()
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            try:
+                c.predict(*api_args(st, st.layer_names), api_name="/generate")
+            except Exception as e:  # noqa: BLE001 - reported in the table
+                errors.append(repr(e))
+                continue
+            with lock:
+                lat.append((t, time.perf_counter()))
+
+    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in clients]
+    load0 = loadavg()
+    for th in threads:
+        th.start()
+    deadline = time.perf_counter() + duration
+    barrier.wait()
+    t0 = time.perf_counter()
+    for th in threads:
+        th.join()
+    wall = max(e for _, e in lat) - t0 if lat else float("nan")
+    lats = [e - s for s, e in lat]
+    rows = [[n_clients, f"{duration:.0f} s (+ requests in flight)", len(lat), len(errors),
+             f"{len(lat) / wall:.2f}", f"{1 / single_p50:.2f}", ms(p50(lats)), ms(p95(lats))]]
+    rep.add("## 6. Throughput with 8 concurrent Gradio clients\n\n" + md_table(
+        ["clients", "window", "requests done", "errors", "requests/s", "1 ÷ single-client p50 (table 4)",
+         "latency p50 ms", "latency p95 ms"], rows) + (
+        "\n\nEach client is a thread with its own `gradio_client.Client` (own session, "
+        "download_files=False) making sequential /generate requests for the 8-character text. Every "
+        "model event shares one concurrency group with limit 1, so requests queue and latency ≈ "
+        "clients × service time. Load average during the table: "
+        f"{load0} → {loadavg()}." + (f" First error: `{errors[0][:200]}`" if errors else "")), 6)
+
+
+# =============================================================================================
+# table 5: training
+# =============================================================================================
+def _train_child(argv: list[str]) -> None:
+    """``python -m unet.bench _train [--fix] -- TRAIN ARGS``: unet.train, optionally with the patch."""
+    fix = "--fix" in argv[: argv.index("--")]
+    if fix:
+        SelfAttention.attend_fast = fast_contiguous
+    from .train import main as train_main
+
+    train_main(argv[argv.index("--") + 1:])
+
+
+def _train256_child(argv: list[str]) -> None:
+    """One training step of the 256 px config (train.py's step, random data); prints JSON."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--fix", action="store_true")
+    p.add_argument("--attention", default="64,32,16")
+    a = p.parse_args(argv)
+    from .discriminator import PatchDiscriminator
+    from .train import gan_loss
+
+    if a.fix:
+        SelfAttention.attend_fast = fast_contiguous
+    rss_import = _status_bytes("VmRSS")
+    torch.manual_seed(0)
+    att = {int(t) for t in a.attention.split(",")} if a.attention != "none" else False
+    g = UnetGenerator(1, 1, 8, ngf=64, max_mult=4, use_attention=att, image_size=256, num_styles=3,
+                      use_dropout=True)
+    d = PatchDiscriminator(2, 64, num_styles=3)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    b = a.batch
+    src = torch.rand(b, 1, 256, 256) * 2 - 1
+    tgt = torch.rand(b, 1, 256, 256) * 2 - 1
+    style = torch.randint(3, (b,))
+
+    def step():  # unet/train.py's step (CPU: no autocast), all loss terms on
+        fake = g(src, style)
+        pred, cls = d(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
+        pred_real, pred_fake = pred.chunk(2)
+        d_loss = 0.5 * (gan_loss(pred_real, True, 0.9) + gan_loss(pred_fake, False))
+        d_loss = d_loss + F.cross_entropy(cls.float(), style.repeat(2))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        pred_fake, cls_fake = d(torch.cat([src, fake], 1))
+        g_loss = gan_loss(pred_fake, True) + 100 * (fake.float() - tgt).abs().mean()
+        g_loss = g_loss + 15 * F.mse_loss(g.encode(fake).float(), g.encode(src).float())
+        g_loss = g_loss + F.cross_entropy(cls_fake.float(), style)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+
+    with PeakMemory() as pm:
+        t = timed(step)
+    print(json.dumps({"batch": b, "fix": a.fix, "attention": a.attention, "rss_after_import": rss_import,
+                      "rss_before_step": pm.base, "peak_rss": pm.peak, "step_delta": pm.delta,
+                      "step_s": t, "params_g": sum(p.numel() for p in g.parameters())}))
+
+
+def _run_train(out: Path, attention: str, steps: int, fix: bool) -> list[float]:
+    args = ["--data", str(DATA), "--out", str(out), "--steps", str(steps), "--batch-size", "8",
+            "--attention", attention, "--log-every", "2", "--sample-every", "0", "--no-progress",
+            "--ckpt-minutes", "100000", "--device", "cpu"]
+    cmd = [sys.executable, "-m", "unet.bench", "_train"] + (["--fix"] if fix else []) + ["--"] + args
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    if r.returncode:
+        raise RuntimeError(f"training failed: {r.stderr[-2000:]}")
+    recs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
+    sps = [r["samples_per_s"] for r in recs if "samples_per_s" in r]
+    return sps[1:]  # the first window includes the first (warm-up) step
+
+
+DATA = Path(os.environ.get("BENCH_DATA", "/work/data/ds128"))
+
+
+def table_training(rep: Report, quick: bool) -> None:
+    load0 = loadavg()
+    text = ["## 5. Training"]
+    if (DATA / "glyphs.npz").is_file():
+        configs = [("attention 32,16 (shipped)", "32,16", False), ("attention none", "none", False),
+                   ("attention 32,16 + contiguous q/k/v (proposed)", "32,16", True)]
+        rounds, steps = (2, 8) if not quick else (1, 4)
+        if quick:
+            configs = configs[:2]
+        sps: dict[str, list[float]] = {c[0]: [] for c in configs}
+        with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+            for r in range(rounds):
+                for label, att, fix in configs:  # alternating runs: A B C A B C
+                    sps[label] += _run_train(Path(tmp) / f"{r}-{att}-{fix}", att, steps, fix)
+        none = p50(sps["attention none"])
+        rows = []
+        for label, _, _ in configs:
+            s = p50(sps[label])
+            slow = none / s
+            rows.append([label, f"{s:.2f}", len(sps[label]), f"{slow:.2f}×",
+                         f"≤ {TARGET_TRAIN_RATIO}×: {verdict(slow <= TARGET_TRAIN_RATIO)}" if "32,16" in label else ""])
+        text.append(md_table(["128 px, ngf 64, max_mult 4, batch 8", "samples/s (p50 of windows)",
+                              "windows", "time per sample ÷ no attention", "target"], rows))
+        text.append(
+            f"`python -m unet.train --data {DATA} --steps {steps} --batch-size 8 --attention …` "
+            f"({rounds} alternating run(s) per row; samples_per_s read from log.jsonl, logged every 2 "
+            "steps; the first window, which holds the warm-up step, is dropped). 'Proposed' runs the "
+            "same command with `attend_fast` patched to use contiguous q/k/v.")
+    else:
+        text.append(f"(no dataset at {DATA}: training throughput skipped; make one with "
+                    "`python -m unet.data --out DIR` and set BENCH_DATA)")
+    # 256 px peak memory of one training step
+    variants = [("attention 64,32,16 (shipped code)", "64,32,16", False, 4),
+                ("attention 64,32,16 + contiguous q/k/v (proposed)", "64,32,16", True, 4),
+                ("attention 32,16 (no 64×64 layer)", "32,16", False, 4),
+                ("attention 64,32,16 + contiguous q/k/v (proposed)", "64,32,16", True, 8)]
+    if quick:
+        variants = variants[:2]
+    rows = []
+    for label, att, fix, b in variants:
+        cmd = [sys.executable, "-m", "unet.bench", "_train256", "--batch", str(b), "--attention", att] + (
+            ["--fix"] if fix else [])
+        try:
+            r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=400)
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+        except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError) as e:
+            rows.append([label, b, "failed", "", "", "", str(e)[:100]])
+            continue
+        used = res["peak_rss"] - res["rss_after_import"]
+        rows.append([label, b, f"{res['step_s']:.1f}", mib(res["step_delta"]), mib(used), mib(res["peak_rss"]),
+                     f"≤ {TARGET_256_GIB:.0f} GiB: {verdict(used <= TARGET_256_GIB * GiB)}"])
+    text.append(md_table(["256 px, ngf 64, max_mult 4, 3 styles, one training step", "batch", "step s",
+                          "peak above pre-step RSS", "peak above torch-import RSS (weights, Adam, "
+                          "activations)", "process peak RSS", "target"], rows))
+    text.append(
+        "Each row is a fresh process that builds G (UnetGenerator(1, 1, 8, ngf=64, max_mult=4, "
+        "image_size=256, num_styles=3, dropout)) and the PatchGAN D, then runs one step of "
+        "unet/train.py's loop on random data (D update, then G with GAN + L1 + constant + category "
+        f"losses, Adam). Memory: {MEMORY_METHOD}. This is CPU memory; on a GPU the same tensors "
+        "would be allocated, so it is a fair proxy for the 8 GiB target, but without cuDNN "
+        f"workspaces and with fp32 (no bf16 autocast). Load average during the table: {load0} → {loadavg()}.")
+    rep.add("\n\n".join(text), 5)
+
+
+# =============================================================================================
+# main
+# =============================================================================================
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_train":
+        return _train_child(argv[1:])
+    if argv and argv[0] == "_train256":
+        return _train256_child(argv[1:])
+    p = argparse.ArgumentParser(prog="python -m unet.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="fewer repetitions and cases (~2 minutes)")
+    p.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="markdown file to write ('' = none)")
+    p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated table numbers to run")
+    args = p.parse_args(argv)
+    only = {int(t) for t in args.only.split(",") if t.strip()}
+    warnings.filterwarnings("ignore", message=".*(Flash attention|fused kernels|Memory efficient).*")
+    t_start = time.perf_counter()
+    rep = Report(Path(args.out) if args.out else None)
+    rep.add(machine_description(args), 0)
+    from .inference import Stylizer
+
+    st = Stylizer.from_pretrained(device="cpu")
+    if 1 in only:
+        table_attention(rep, args.quick)
+    if 2 in only:
+        table_generator(rep, args.quick, st.model)
+    t3 = None
+    if only & {3, 4, 6}:
+        t3 = table_stylizer(rep, args.quick, st) if 3 in only else None
+    bare = t3["bare generator forward (pre-rendered glyphs)"][0] if t3 else float("nan")
+    if 5 in only:  # before the server starts, so its process does not share the machine with training
+        table_training(rep, args.quick)
+    if only & {4, 6}:
+        if not t3:
+            chars = st.prepare(TEXT8)[0]
+            src = st.render_sources(chars)
+            with torch.inference_mode():
+                bare = p50(interleaved({"b": lambda: st.model(src, torch.tensor([1.0, 0, 0]))}, 10, 10)["b"])
+        server = Server()
+        try:
+            startup = server.wait()
+            t4 = table_gradio(rep, args.quick, st, server, bare, startup) if 4 in only else None
+            if 6 in only:
+                single = t4["/generate, download_files=False"][0] if t4 else float("nan")
+                table_concurrency(rep, args.quick, st, server, single)
+        finally:
+            server.close()
+    rep.add(f"_Total benchmark wall time: {time.perf_counter() - t_start:.0f} s; load average at the end: "
+            f"{loadavg()}._", 99)
+
+
+if __name__ == "__main__":
+    main()
