@@ -244,4 +244,5 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     build_demo().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                        max_file_size="1mb", show_error=False)
+                        max_file_size="1mb", show_error=False,
+                        share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel

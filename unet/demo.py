@@ -3,6 +3,8 @@ and wiring only, and so this logic is testable without a browser."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import math
 import os
@@ -21,6 +23,22 @@ from .visualize import difference_image, glyph_sheet, heatmap_overlay
 DISPLAY = 256  # px of a glyph in the attention panel
 DOWNLOAD_DIR = Path(tempfile.gettempdir()) / "glyph-attention-downloads"
 DOWNLOAD_TTL_S = 15 * 60
+
+try:  # glibc only; elsewhere release_memory() does nothing
+    _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    _malloc_trim.argtypes, _malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+except (OSError, AttributeError, TypeError):  # pragma: no cover - depends on the libc
+    _malloc_trim = None
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the OS (about 2 ms).
+
+    A forward pass allocates and frees hundreds of MB in pieces; glibc keeps what it can't return
+    from the top of a fragmented heap, so without this a server's RSS grows by hundreds of MB over a
+    thousand requests of new characters (measured with ``python -m unet.stress``)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 @dataclass(frozen=True)
@@ -62,9 +80,13 @@ class DemoService:
         return Request(text or "", style, blend, weight if blend else 0.0, disabled)
 
     def run(self, req: Request, capture: bool = True) -> Generation:
-        return self.st.generate(req.text, style=req.style, blend=req.blend,
-                                blend_weight=req.blend_weight, disabled_layers=req.disabled,
-                                capture=capture)
+        release_memory()  # what the previous request's image encoding freed
+        try:
+            return self.st.generate(req.text, style=req.style, blend=req.blend,
+                                    blend_weight=req.blend_weight, disabled_layers=req.disabled,
+                                    capture=capture)
+        finally:
+            release_memory()  # the forward pass's activations and attention maps
 
     # --- outputs -----------------------------------------------------------------------------
     def sheet(self, gen: Generation) -> Image.Image:

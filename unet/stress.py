@@ -178,7 +178,7 @@ def glyph_count(outcome: Outcome) -> int:
     return len(gallery_items(outcome))
 
 
-def fetch_png(http, item) -> "np.ndarray":  # noqa: F821
+def fetch_png(http, item) -> np.ndarray:  # noqa: F821
     import numpy as np
     from PIL import Image
 
