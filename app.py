@@ -147,7 +147,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                                "contribution": float(c.contribution[index]),
                                "map": maps[n].round(6).tolist()} for n, c in gen.layers.items()}}
 
-    with gr.Blocks(title="Glyph Attention", delete_cache=(600, 1800)) as demo:
+    with gr.Blocks(title="Glyph Attention", delete_cache=(120, 600)) as demo:
         gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
                     "Type characters, pick a style, then probe what each attention layer looks at.")
         state = gr.State(None, time_to_live=1800)

@@ -53,24 +53,18 @@ class SelfAttention(nn.Module):
     def attend_fast(self, x: torch.Tensor) -> torch.Tensor:
         """Memory-efficient path: same result as ``attend_explicit`` without forming the map.
 
-        The value is split into C/d heads of width d that share one q/k, so all head dims are equal
-        (the CPU flash kernel needs that); mathematically identical to one head with width C.
+        q and k (width d = C/8) are zero-padded to the value's width C: the logits q.k are
+        unchanged, and with equal head dims SDPA can use its flash kernel (on CPU it needs them
+        equal, otherwise it falls back to the math path, which forms the (B, N, N) map). One
+        C-wide head measured faster than C/d heads of width d sharing q/k (BENCHMARKS.md, table 1).
         """
         b, c, h, w = x.shape
-        # SDPA's CPU flash kernel needs unit stride in the last dim; otherwise it silently falls
-        # back to the math path, which forms the full (B, heads, N, N) map.
-        q, k, v = (t.contiguous() for t in self.projections(x))
-        d = self.qk_channels
-        if c % d == 0 and c > d:
-            heads = c // d
-            # (B, heads, N, d): q/k shared across heads, v split channel-wise into heads
-            qh = q.unsqueeze(1).expand(b, heads, -1, d)
-            kh = k.unsqueeze(1).expand(b, heads, -1, d)
-            vh = v.reshape(b, -1, heads, d).transpose(1, 2)
-            out = F.scaled_dot_product_attention(qh, kh, vh, scale=1.0)  # (B, heads, N, d)
-            out = out.transpose(1, 2).reshape(b, -1, c)  # (B, N, C)
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # (B, N, C)
+        # SDPA's CPU flash kernel also needs unit stride in the last dim (else: the math path).
+        q, k, v = (t.contiguous() for t in self.projections(x))  # (B, N, d), (B, N, d), (B, N, C)
+        if c > q.shape[-1]:
+            q = F.pad(q, (0, c - q.shape[-1]))  # (B, N, C), zeros beyond d
+            k = F.pad(k, (0, c - k.shape[-1]))
+        out = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None], scale=1.0)[:, 0]  # (B, N, C)
         return out.transpose(1, 2).reshape(b, c, h, w)
 
     def forward(self, x: torch.Tensor, fast: bool = True) -> torch.Tensor:

@@ -9,9 +9,11 @@ import io
 import math
 import os
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from .visualize import difference_image, glyph_sheet, heatmap_overlay
 
 DISPLAY = 256  # px of a glyph in the attention panel
 DOWNLOAD_DIR = Path(tempfile.gettempdir()) / "glyph-attention-downloads"
-DOWNLOAD_TTL_S = 15 * 60
+DOWNLOAD_TTL_S = 10 * 60
 
 try:  # glibc only; elsewhere release_memory() does nothing
     _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
@@ -57,8 +59,15 @@ class Request:
 
 
 class DemoService:
-    def __init__(self, stylizer: Stylizer):
+    """Shared by all sessions. Its only state is a small LRU of finished generations keyed by the
+    full request: a pure function of its key, so sessions cannot see each other's settings, and a
+    repeated request (toggling a layer back, an API query point) needs no new forward pass."""
+
+    def __init__(self, stylizer: Stylizer, cache_size: int = 16):
         self.st = stylizer
+        self._cache: OrderedDict[tuple[Request, bool], Generation] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     # --- inputs ------------------------------------------------------------------------------
     def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
@@ -80,13 +89,23 @@ class DemoService:
         return Request(text or "", style, blend, weight if blend else 0.0, disabled)
 
     def run(self, req: Request, capture: bool = True) -> Generation:
+        key = (req, capture)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         release_memory()  # what the previous request's image encoding freed
         try:
-            return self.st.generate(req.text, style=req.style, blend=req.blend,
-                                    blend_weight=req.blend_weight, disabled_layers=req.disabled,
-                                    capture=capture)
+            gen = self.st.generate(req.text, style=req.style, blend=req.blend,
+                                   blend_weight=req.blend_weight, disabled_layers=req.disabled,
+                                   capture=capture)
         finally:
             release_memory()  # the forward pass's activations and attention maps
+        with self._lock:
+            self._cache[key] = gen
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return gen
 
     # --- outputs -----------------------------------------------------------------------------
     def sheet(self, gen: Generation) -> Image.Image:
