@@ -64,7 +64,8 @@ def user_errors(fn):
 
 
 def build_demo(service: DemoService | None = None) -> gr.Blocks:
-    svc = service or DemoService(Stylizer.from_pretrained())
+    svc = service or DemoService(Stylizer.from_pretrained(
+        precision=os.environ.get("GLYPH_PRECISION", "auto")))
     st = svc.st
     size = st.glyph_size
     center = (size / 2, size / 2)

@@ -278,3 +278,16 @@ def test_shipped_checkpoint_config():
     config = json.loads((ROOT / "checkpoints/glyph-attention-3style/config.json").read_text())
     assert config["glyphs"]["source"]["family"] == "Noto Serif CJK TC"
     assert len(config["styles"]) >= 2
+
+
+def test_bfloat16_precision_is_close_and_toggles_stay_exact(ckpt, st):
+    fast = Stylizer.from_pretrained(ckpt, device="cpu", precision="bfloat16")
+    assert fast.bf16 and not st.bf16
+    a = arrays(st.generate(TEXT).generated).astype(float)
+    b = arrays(fast.generate(TEXT).generated).astype(float)
+    assert np.abs(a - b).mean() < 2.0  # of 255
+    out = fast.generate(TEXT, capture=True)
+    for m in out.query_maps(0, 30.0, 30.0).values():
+        assert m.sum() == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(ValueError, match="precision"):
+        Stylizer.from_pretrained(ckpt, device="cpu", precision="half")

@@ -32,6 +32,17 @@ MAX_CHARS = 64  # glyphs per request; more are reported as skipped
 MAX_TEXT = 10_000  # code points scanned per request; the rest of a longer text is ignored
 
 
+def fast_bf16_available(device: torch.device) -> bool:
+    """True where bfloat16 matrix units make autocast pay: CUDA with bf16, or a CPU with AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private; absent in some builds
+    try:
+        return bool(check and check())
+    except Exception:  # pragma: no cover - depends on the build
+        return False
+
+
 class GenerationError(ValueError):
     """A request that cannot be served, with a message meant for the person who made it."""
 
@@ -93,12 +104,18 @@ class Stylizer:
     """
 
     def __init__(self, model: UnetGenerator, config: dict, directory: Path,
-                 device: str | torch.device = "cpu", max_chars: int = MAX_CHARS):
+                 device: str | torch.device = "cpu", max_chars: int = MAX_CHARS,
+                 precision: str = "float32"):
+        if precision not in ("float32", "bfloat16", "auto"):
+            raise ValueError(f"precision must be 'float32', 'bfloat16' or 'auto', got {precision!r}")
         self.model = model.eval()
         self.config = config
         self.directory = Path(directory)
         self.device = torch.device(device)
         self.max_chars = max_chars
+        # bf16 autocast: on held-out glyphs SSIM moved by 1e-5 and no pixel by more than 0.06 (of
+        # 1), for ~1.8x speed on an AMX CPU. "auto" uses it only where the hardware makes it pay.
+        self.bf16 = precision == "bfloat16" or (precision == "auto" and fast_bf16_available(self.device))
         glyphs = config.get("glyphs") or {}
         if "source" not in glyphs:
             raise CheckpointError(f"{self.directory / 'config.json'}: no 'glyphs.source' font")
@@ -240,10 +257,12 @@ class Stylizer:
         infos = {n: int(n.split("x")[0]) for n in self.layer_names}
 
         def record(name, module, x, y):
-            q, k, _ = module.projections(x)  # (B, N, d) each
-            ref = torch.empty(x.shape[0], infos[name] ** 2, device="cpu")
-            for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
-                ref[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).float().cpu()
+            with torch.autocast(x.device.type, enabled=False):  # maps in full precision
+                q, k, _ = module.projections(x.float())  # (B, N, d) each
+                ref = torch.empty(x.shape[0], infos[name] ** 2, device="cpu")
+                for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
+                    ref[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).float().cpu()
+            x, y = x.float(), y.float()
             contribution = ((y - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-12))
             captures[name] = LayerCapture(name, infos[name], float(module.gamma), q.float().cpu(),
                                           k.float().cpu(), ref.reshape(-1, infos[name], infos[name]),
@@ -252,8 +271,9 @@ class Stylizer:
         style_vec = None
         if self.model.config.num_styles:
             style_vec = torch.tensor([weights[s] for s in self.styles], device=self.device)
-        with attention_hooks(self.model, disabled, record if capture else None):
-            out = self.model(src, style_vec)
+        with attention_hooks(self.model, disabled, record if capture else None), \
+                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            out = self.model(src, style_vec).float()
         captures = {n: captures[n] for n in self.layer_names if n in captures}  # outermost first
         name = max(weights, key=weights.get)
         font = self.target_font(name) if with_target else None
