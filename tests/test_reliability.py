@@ -49,6 +49,8 @@ SAYS = {
     "query point NaN (JSON literal)": "two numbers",
     "query unknown style": "unknown style",
     "query unknown layer": "unknown attention layer",
+    "query text a list": "text must be a string",
+    "query blend a list": "unknown style",
 }
 
 

@@ -63,7 +63,7 @@ class DemoService:
     full request: a pure function of its key, so sessions cannot see each other's settings, and a
     repeated request (toggling a layer back, an API query point) needs no new forward pass."""
 
-    def __init__(self, stylizer: Stylizer, cache_size: int = 16):
+    def __init__(self, stylizer: Stylizer, cache_size: int = 8):
         self.st = stylizer
         self._cache: OrderedDict[tuple[Request, bool], Generation] = OrderedDict()
         self._cache_size = cache_size
@@ -71,9 +71,13 @@ class DemoService:
 
     # --- inputs ------------------------------------------------------------------------------
     def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
+        if text is not None and not isinstance(text, str):  # the API passes JSON through as is
+            raise GenerationError("text must be a string")
         if style not in self.st.styles:
             raise GenerationError(f"unknown style {style!r}; available: {', '.join(self.st.styles)}")
         blend = blend if blend and blend != "(none)" else None
+        if blend is not None and blend not in self.st.styles:  # checked here: a Request is hashed
+            raise GenerationError(f"unknown style {blend!r}; available: {', '.join(self.st.styles)}")
         try:
             weight = float(blend_weight if blend_weight is not None else 0.0)
         except (TypeError, ValueError):

@@ -306,6 +306,9 @@ def bad_input_cases(styles: list[str], layers: list[str], quick: bool = False) -
         qp("query text emoji only", "error", text="😀"),
         raw("query index null", "/query_point", ["永和", s, "(none)", 0.5, L, None, 5.0, 5.0], "error"),
         raw("query text a list", "/query_point", [["永"], s, "(none)", 0.5, L, 0, 5.0, 5.0], "error"),
+        raw("query blend a list", "/query_point", ["永和", s, [b], 0.5, L, 0, 5.0, 5.0], "error"),
+        raw("query layers an object", "/query_point", ["永和", s, "(none)", 0.5, {"a": 1}, 0, 5.0, 5.0],
+            "error"),
     ]
 
 
