@@ -243,6 +243,12 @@ def _glyph_point(x, y, glyph_size: int, shown: int = DISPLAY) -> tuple[float, fl
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
+    # One intra-op thread by default: on a 2-vCPU host two torch threads measured up to 4.6x
+    # slower in fp32 (they wait on each other while Gradio and the OS use the other core), and
+    # only 1.2x faster in bf16; see BENCHMARKS.md. GLYPH_THREADS overrides it.
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("GLYPH_THREADS", "1"))))
     build_demo().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                         max_file_size="1mb", show_error=False,
