@@ -208,11 +208,15 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         text.submit(generate, inputs + [state], outputs, api_visibility="private", **common)
         layers.input(generate, inputs + [state], outputs, api_name="toggle", show_progress="hidden",
                      trigger_mode="always_last", **common)
+        # The attention panel reads maps kept from the last generation (or the generation cache):
+        # it runs no forward pass in the usual case, so it does not wait behind generations. The
+        # Stylizer is thread-safe, so the rare recomputation may overlap one.
+        panel = {"concurrency_id": "panel", "concurrency_limit": 2}
         char.input(pick_char, [char] + inputs + [state], [probe, query, received, contrib, state],
-                   api_visibility="private", show_progress="hidden", **common)
+                   api_visibility="private", show_progress="hidden", **panel)
         probe.select(click, inputs + [state], [probe, query, received, contrib, state],
-                     api_visibility="private", show_progress="hidden", trigger_mode="always_last", **common)
-        gr.api(query_point, api_name="query_point", **common)
+                     api_visibility="private", show_progress="hidden", trigger_mode="always_last", **panel)
+        gr.api(query_point, api_name="query_point", **panel)
         demo.load(generate, inputs + [state], outputs, api_visibility="private", **common)
     demo.queue(default_concurrency_limit=1, max_size=128)
     return demo

@@ -134,6 +134,7 @@ class Stylizer:
         # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 16 MiB. Rendering a
         # glyph takes ~4 ms against ~100 ms for its forward pass, so a bigger cache buys little.
         self._source_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._target_cache: OrderedDict[tuple[str, str], object] = OrderedDict()  # PIL or None
         self._source_cache_size = 1024
 
     # --- loading ---------------------------------------------------------------------------
@@ -178,6 +179,21 @@ class Stylizer:
                 except FontError:
                     self._target_fonts[style] = None
             return self._target_fonts[style]
+
+    def render_target(self, style: str, ch: str):
+        """The real glyph of ``ch`` in ``style``'s font (cached), or None where the font lacks it."""
+        key = (style, ch)
+        with self._lock:
+            if key in self._target_cache:
+                self._target_cache.move_to_end(key)
+                return self._target_cache[key]
+        font = self.target_font(style)
+        img = font.render(ch, self.glyph_size) if font is not None and font.draws(ch) else None
+        with self._lock:
+            self._target_cache[key] = img
+            while len(self._target_cache) > self._source_cache_size:
+                self._target_cache.popitem(last=False)
+        return img
 
     def style_weights(self, style: str | None = None, blend: str | None = None,
                       blend_weight: float = 0.0) -> dict[str, float]:
@@ -258,7 +274,9 @@ class Stylizer:
 
         def record(name, module, x, y):
             with torch.autocast(x.device.type, enabled=False):  # maps in full precision
-                q, k, _ = module.projections(x.float())  # (B, N, d) each
+                xf = x.float()
+                q = module.query(xf).flatten(2).transpose(1, 2)  # (B, N, d); v is not needed
+                k = module.key(xf).flatten(2).transpose(1, 2)  # (B, N, d)
                 ref = torch.empty(x.shape[0], infos[name] ** 2, device="cpu")
                 for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
                     ref[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).float().cpu()
@@ -276,8 +294,7 @@ class Stylizer:
             out = self.model(src, style_vec).float()
         captures = {n: captures[n] for n in self.layer_names if n in captures}  # outermost first
         name = max(weights, key=weights.get)
-        font = self.target_font(name) if with_target else None
-        target = [font.render(c, self.glyph_size) if font and font.draws(c) else None for c in chars]
+        target = [self.render_target(name, c) for c in chars] if with_target else [None] * len(chars)
         return Generation(chars=chars, source=[tensor_to_image(t) for t in src],
                           generated=[tensor_to_image(t) for t in out], target=target,
                           skipped=skipped, style=name, weights=weights, disabled_layers=disabled,
