@@ -247,9 +247,9 @@ def _glyph_point(x, y, glyph_size: int, shown: int = DISPLAY) -> tuple[float, fl
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    # One intra-op thread by default: on a 2-vCPU host two torch threads measured up to 4.6x
-    # slower in fp32 (they wait on each other while Gradio and the OS use the other core), and
-    # only 1.2x faster in bf16; see BENCHMARKS.md. GLYPH_THREADS overrides it.
+    # One intra-op thread by default: on 2 shared vCPUs, two torch threads were 2-8x slower whenever
+    # other work loaded the host (they wait on a descheduled peer), and only ~1.5x faster on a quiet
+    # one (BENCHMARKS.md). On a dedicated machine set GLYPH_THREADS=2.
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("GLYPH_THREADS", "1"))))
