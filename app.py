@@ -160,6 +160,9 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                     style = gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style")
                     blend = gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with")
                 weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight (0 = style, 1 = blend)")
+                # Pass the raw value on: DemoService.request checks it and names the problem
+                # (Gradio's own check fails a string or NaN with a generic message).
+                weight.preprocess = lambda payload: payload
                 layers = gr.CheckboxGroup(
                     [(f"{n} (γ={i['gamma']:+.2f})", n) for n, i in st.layer_info().items()],
                     value=st.layer_names, label="Attention layers (untick to switch off live)",

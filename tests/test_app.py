@@ -177,8 +177,8 @@ BAD_GENERATE = [
     pytest.param((TEXT, "Comic Sans", "(none)", 0.5, LAYERS), ["Comic Sans"], id="style"),
     pytest.param((TEXT, STYLE, "Comic Sans", 0.5, LAYERS), ["Comic Sans"], id="blend"),
     pytest.param((TEXT, STYLE, "(none)", 0.5, ["32x32", "64x64"]), ["64x64"], id="layer"),
-    pytest.param((TEXT, STYLE, "AR PL UKai", -0.5, LAYERS), ["-0.5", "minimum"], id="negative-weight"),
-    pytest.param((TEXT, STYLE, "AR PL UKai", 1.5, LAYERS), ["1.5", "maximum"], id="weight-above-1"),
+    pytest.param((TEXT, STYLE, "AR PL UKai", -0.5, LAYERS), ["blend weight must be a number in [0, 1]", "-0.5"], id="negative-weight"),
+    pytest.param((TEXT, STYLE, "AR PL UKai", 1.5, LAYERS), ["blend weight must be a number in [0, 1]", "1.5"], id="weight-above-1"),
 ]
 
 

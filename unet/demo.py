@@ -79,7 +79,7 @@ class DemoService:
         if blend is not None and blend not in self.st.styles:  # checked here: a Request is hashed
             raise GenerationError(f"unknown style {blend!r}; available: {', '.join(self.st.styles)}")
         try:
-            weight = float(blend_weight if blend_weight is not None else 0.0)
+            weight = float(blend_weight)
         except (TypeError, ValueError):
             raise GenerationError(f"blend weight must be a number in [0, 1], got {blend_weight!r}") from None
         if not math.isfinite(weight) or not 0 <= weight <= 1:
