@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
-import math
 import os
 import tempfile
 import threading
@@ -73,17 +72,10 @@ class DemoService:
     def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
         if text is not None and not isinstance(text, str):  # the API passes JSON through as is
             raise GenerationError("text must be a string")
-        if style not in self.st.styles:
-            raise GenerationError(f"unknown style {style!r}; available: {', '.join(self.st.styles)}")
         blend = blend if blend and blend != "(none)" else None
-        if blend is not None and blend not in self.st.styles:  # checked here: a Request is hashed
-            raise GenerationError(f"unknown style {blend!r}; available: {', '.join(self.st.styles)}")
-        try:
-            weight = float(blend_weight)
-        except (TypeError, ValueError):
-            raise GenerationError(f"blend weight must be a number in [0, 1], got {blend_weight!r}") from None
-        if not math.isfinite(weight) or not 0 <= weight <= 1:
-            raise GenerationError(f"blend weight must be a number in [0, 1], got {blend_weight!r}")
+        # validates both style names and the weight (checked here because a Request is hashed)
+        self.st.style_weights(style or self.st.styles[0], blend, blend_weight)
+        style, weight = style or self.st.styles[0], float(blend_weight)
         enabled = list(enabled_layers or [])
         unknown = [n for n in enabled if n not in self.st.layer_names]
         if unknown:

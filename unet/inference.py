@@ -200,7 +200,7 @@ class Stylizer:
         """Validate a style (and an optional second one mixed in with ``blend_weight``)."""
         style = style or self.styles[0]
         for s in (style, blend):
-            if s is not None and s not in self.style_specs:
+            if s is not None and (not isinstance(s, str) or s not in self.style_specs):
                 raise GenerationError(f"unknown style {s!r}; available: {', '.join(self.styles)}")
         try:
             t = float(blend_weight)
