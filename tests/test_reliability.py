@@ -14,7 +14,6 @@ import json
 import os
 import pickle
 import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -24,6 +23,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from _apputil import running_app  # noqa: E402
 
 from unet import stress  # noqa: E402
 from unet.checkpoint import CheckpointError  # noqa: E402
@@ -56,24 +57,11 @@ SAYS = {
 
 # --- through the server ------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """The real app (shipped checkpoint) in this process on 127.0.0.1:<free port>."""
-    from app import build_demo
-
-    demo = build_demo()
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with running_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -41,11 +41,9 @@ import math
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -59,6 +57,7 @@ import torch.nn.functional as F
 from .attention import SelfAttention
 from .hooks import attention_hooks
 from .model import UnetGenerator, attention_layers
+from .stress import Server
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT8 = "永和九年歲在癸丑"  # the 8-character request of tables 3, 4 and 6
@@ -274,12 +273,6 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # =============================================================================================
@@ -864,47 +857,6 @@ def table_stylizer(rep: Report, quick: bool, st) -> dict:
 # =============================================================================================
 # table 4 + 6: Gradio API
 # =============================================================================================
-class Server:
-    """The app's real entry point, ``python app.py``, in a subprocess on a free port (so whatever
-    its ``__main__`` sets up, e.g. torch threads, applies as in production)."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-gradio-")
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-               "GRADIO_TEMP_DIR": self.tmp.name, "TMPDIR": self.tmp.name,
-               "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port)}
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-gradio-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait(self, timeout: float = 180) -> float:
-        import urllib.request
-
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gradio server exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "config", timeout=2) as r:
-                    if r.status == 200:
-                        return time.perf_counter() - t0
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError(f"gradio server not up after {timeout} s")
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-        os.unlink(self.log.name)
-        self.tmp.cleanup()
-
-
 def api_args(st, layers, text=TEXT8):
     return (text, st.styles[0], "(none)", 0.5, layers)
 
@@ -925,7 +877,7 @@ def table_gradio(rep: Report, quick: bool, st, server: Server, startup_s: float)
         return call
 
     # the default behaviour: result files are downloaded (here into the server's temporary dir)
-    c_dl = Client(server.url, verbose=False, download_files=str(Path(server.tmp.name) / "client"))
+    c_dl = Client(server.url, verbose=False, download_files=str(server.root / "client"))
     c_nodl = Client(server.url, verbose=False, download_files=False)
     pool = TextPool(st)
     cur = {}  # this round's texts: a new one per client, so each /generate is a first request
@@ -1253,16 +1205,14 @@ def main(argv: list[str] | None = None) -> None:
     if 5 in only:  # before the server starts, so its process does not share the machine with training
         results[5] = table_training(rep, args.quick)
     if only & {4, 6}:
-        server = Server()
-        try:
-            startup = server.wait()
+        t0 = time.perf_counter()
+        with Server() as server:  # `python app.py` in a subprocess, as unet.stress runs it
+            startup = time.perf_counter() - t0
             t4 = table_gradio(rep, args.quick, st, server, startup) if 4 in only else None
             results[4] = t4
             if 6 in only:
                 single = t4["/generate, download_files=False"][0] if t4 else float("nan")
                 table_concurrency(rep, args.quick, st, server, single)
-        finally:
-            server.close()
     rep.add(summary(results), 0.5)
     rep.add(f"_Total benchmark wall time: {time.perf_counter() - t_start:.0f} s; load average at the end: "
             f"{loadavg()}._", 99)
