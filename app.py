@@ -92,8 +92,6 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
     @gpu
     @user_errors
     def generate(text, style, blend, weight, layers, state=None):
-        if len(text or "") > 0 and not (text or "").strip():
-            raise GenerationError("please type at least one Chinese character")
         req = svc.request(text, style, blend, weight, layers)
         gen = svc.run(req, capture=True)
         if gen.skipped:
