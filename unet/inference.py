@@ -270,21 +270,19 @@ class Stylizer:
         chars, skipped, notes = self.prepare(text)
         src = self.render_sources(chars).to(self.device)
         captures: dict[str, LayerCapture] = {}
-        infos = {n: int(n.split("x")[0]) for n in self.layer_names}
 
         def record(name, module, x, y):
+            r = x.shape[-1]  # the feature map is r x r
             with torch.autocast(x.device.type, enabled=False):  # maps in full precision
-                xf = x.float()
-                q = module.query(xf).flatten(2).transpose(1, 2)  # (B, N, d); v is not needed
-                k = module.key(xf).flatten(2).transpose(1, 2)  # (B, N, d)
-                ref = torch.empty(x.shape[0], infos[name] ** 2, device="cpu")
+                x, y = x.float(), y.float()
+                q = module.query(x).flatten(2).transpose(1, 2)  # (B, N, d); v is not needed
+                k = module.key(x).flatten(2).transpose(1, 2)  # (B, N, d)
+                received = torch.empty(x.shape[0], r * r)
                 for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
-                    ref[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).float().cpu()
-            x, y = x.float(), y.float()
-            contribution = ((y - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-12))
-            captures[name] = LayerCapture(name, infos[name], float(module.gamma), q.float().cpu(),
-                                          k.float().cpu(), ref.reshape(-1, infos[name], infos[name]),
-                                          contribution.float().cpu())
+                    received[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).cpu()
+            contribution = (y - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-12)
+            captures[name] = LayerCapture(name, r, float(module.gamma), q.cpu(), k.cpu(),
+                                          received.reshape(-1, r, r), contribution.cpu())
 
         style_vec = None
         if self.model.config.num_styles:
