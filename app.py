@@ -1,4 +1,4 @@
-"""Glyph Attention: the Gradio demo. Layout and event wiring only; the work is in ``unet``.
+"""Glyph Attention: the Gradio demo. Layout and event wiring only; the work is in ``unet.service``.
 
 Run ``python app.py`` (binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
 otherwise).
@@ -9,14 +9,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import replace
 
 import gradio as gr
 
 from unet.checkpoint import CheckpointError
-from unet.demo import DISPLAY, DemoService
 from unet.glyphs import FontError
-from unet.inference import MAX_CHARS, GenerationError, Stylizer
+from unet.request import GenerationError
+from unet.service import DemoService
+from unet.stylizer import MAX_CHARS, Stylizer
+from unet.viewer import ATTENTION_CSS, ATTENTION_HTML, ATTENTION_JS, SHEET_CSS, SHEET_HTML, SHEET_JS
 
 try:  # ZeroGPU on Hugging Face Spaces; plain CPU/GPU elsewhere
     import spaces
@@ -27,19 +28,21 @@ except ImportError:  # pragma: no cover - depends on the host
         return fn
 
 log = logging.getLogger("glyph-attention")
-MODEL = "model"  # one concurrency group for every event that runs the generator
 EXAMPLES = ["永和九年歲在癸丑", "天地玄黃宇宙洪荒", "春眠不覺曉處處聞啼鳥", "字體風格遷移", "龘靐齉爩"]
 ABOUT = """
 **How it works.** A pix2pix U-Net turns a glyph drawn in *Noto Serif CJK TC* into the chosen style.
 Two of its skip-connection blocks (the 32×32 and 16×16 feature maps) carry SAGAN self-attention:
 every position mixes in features from all others, weighted by `softmax(qᵀk)`, scaled by a learned
-γ that starts at 0. The maps below are captured with PyTorch forward hooks; unticking a layer
-bypasses it with a hook for your request only.
+γ that starts at 0. The maps are captured with PyTorch forward hooks; unticking a layer bypasses it
+with a hook for your request only.
 
-**Query map**: where the clicked position looks. **Mean received**: how much attention each
-position receives from all queries. **‖γ·attend(x)‖/‖x‖**: how much the layer changes its input.
+**Query map**: where the position under the mouse looks (your browser computes it from the
+layer's q and k; click to pin the point). **Mean received**: how much attention each position
+receives from all queries. **‖γ·attend(x)‖/‖x‖**: how much the layer changes its input.
+**Δ all layers on** (a sheet row while a layer is off): red is ink only with every layer on, blue
+ink only with your toggles.
 
-Glyphs labelled *unseen* were never shown to the model in training: they are true generalisation.
+Glyphs marked *unseen* were never shown to the model in training: they are true generalisation.
 The model card (`checkpoints/glyph-attention-3style/README.md`) has the held-out metrics.
 """
 
@@ -67,69 +70,36 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
     svc = service or DemoService(Stylizer.from_pretrained(
         precision=os.environ.get("GLYPH_PRECISION", "auto")))
     st = svc.st
-    size = st.glyph_size
-    center = (size / 2, size / 2)
-
-    def current(state, text, style, blend, weight, layers) -> dict:
-        """The session's generation for these inputs: reused from state, or computed."""
-        req = svc.request(text, style, blend, weight, layers)
-        if state and state.get("req") == req:
-            return state
-        gen = svc.run(req, capture=True)
-        return {"req": req, "gen": gen, "index": 0, "point": center, "base": None}
-
-    def outputs_for(state, with_files: bool):
-        gen = state["gen"]
-        sheet = svc.sheet(gen)
-        query, received, contrib = svc.attention_panel(gen, state["index"], state["point"])
-        diff = svc.difference(state["base"], gen) if state["base"] is not None else []
-        files = (svc.sheet_file(sheet), svc.zip_file(gen)) if with_files else (gr.skip(), gr.skip())
-        return (sheet, svc.gallery(gen), svc.status(gen), diff,
-                gr.update(choices=svc.char_choices(gen), value=state["index"]),
-                svc.glyph_for_click(gen, state["index"], state["point"]), query, received, contrib,
-                *files, state)
 
     @gpu
     @user_errors
-    def generate(text, style, blend, weight, layers, state=None):
-        req = svc.request(text, style, blend, weight, layers)
-        gen = svc.run(req, capture=True)
-        if gen.skipped:
-            gr.Warning(svc.skipped_message(gen))
-        for note in gen.notes:
-            gr.Warning(note)
-        base = None
-        if req.disabled:  # the difference view compares against all layers switched on
-            prev = state.get("base_gen") if state else None
-            on = replace(req, disabled=())
-            base = prev if prev is not None and state.get("base_req") == on else svc.run(on, capture=False)
-        new = {"req": req, "gen": gen, "index": 0, "point": center, "base": base,
-               "base_gen": base if req.disabled else gen, "base_req": replace(req, disabled=())}
-        return outputs_for(new, with_files=True)
+    def generate(text, style, blend, weight, layers, session=None):
+        out = svc.generate(session, text, style, blend, weight, layers)
+        for message in out.warnings:
+            gr.Warning(message)
+        attention = out.attention if out.attention is not None else gr.skip()
+        return (out.sheet, out.status, gr.update(choices=out.choices, value=out.session.index),
+                attention, out.session)
 
-    @gpu
     @user_errors
-    def example(text):
-        """An example in the default style with every layer on (cached on first use)."""
-        gen = svc.run(svc.request(text, st.styles[0], None, 0.0, st.layer_names), capture=False)
-        return svc.sheet(gen), svc.gallery(gen), svc.status(gen)
+    def pick_char(index, session):
+        return svc.pick(session, index)[::-1]
 
-    @gpu
     @user_errors
-    def pick_char(index, text, style, blend, weight, layers, state):
-        state = dict(current(state, text, style, blend, weight, layers))
-        state["index"] = _valid_index(index, state["gen"])
-        query, received, contrib = svc.attention_panel(state["gen"], state["index"], state["point"])
-        return svc.glyph_for_click(state["gen"], state["index"], state["point"]), query, received, contrib, state
+    def pick_from_sheet(evt: gr.EventData, session):
+        session, attention = svc.pick(session, evt._data.get("index") if evt._data else None)
+        return attention, session.index, session
 
-    @gpu
-    @user_errors
-    def click(evt: gr.SelectData, text, style, blend, weight, layers, state):
-        state = dict(current(state, text, style, blend, weight, layers))
-        x, y = (evt.index if isinstance(evt.index, (list, tuple)) else (DISPLAY / 2, DISPLAY / 2))
-        state["point"] = _glyph_point(x, y, size)
-        query, received, contrib = svc.attention_panel(state["gen"], state["index"], state["point"])
-        return svc.glyph_for_click(state["gen"], state["index"], state["point"]), query, received, contrib, state
+    def panel(visible: bool):
+        @user_errors
+        def show(session):
+            session, attention = svc.show_panel(session, visible)
+            return gr.skip() if attention is None else attention, session
+        return show
+
+    def glyph_zip(data) -> dict:
+        """The sheet's ZIP button (called from the page): built only when asked for."""
+        return svc.glyph_zip(data)
 
     @gpu
     @user_errors
@@ -137,19 +107,13 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                     x: float, y: float) -> dict:
         """API: per layer, the attention map (rows of floats) of character ``index`` for the query at
         glyph pixel (x, y), with the layer's resolution, gamma and contribution."""
-        gen = current(None, text, style, blend, weight, layers)["gen"]
-        index = _valid_index(index, gen)
-        point = _glyph_point(x, y, size, size)
-        maps = gen.query_maps(index, *point) if gen.layers else {}
-        return {"char": gen.chars[index], "point": list(point),
-                "layers": {n: {"resolution": c.resolution, "gamma": c.gamma,
-                               "contribution": float(c.contribution[index]),
-                               "map": maps[n].round(6).tolist()} for n, c in gen.layers.items()}}
+        return svc.query_point(svc.request(text, style, blend, weight, layers), index, x, y)
 
-    with gr.Blocks(title="Glyph Attention", delete_cache=(120, 600)) as demo:
+    with gr.Blocks(title="Glyph Attention") as demo:
         gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
-                    "Type characters, pick a style, then probe what each attention layer looks at.")
-        state = gr.State(None, time_to_live=1800)
+                    "Type characters, pick a style, then move over a glyph to see what each "
+                    "attention layer looks at.")
+        session = gr.State(None, time_to_live=1800)  # a Session: keys, never images
         with gr.Row():
             with gr.Column(scale=2):
                 text = gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
@@ -158,7 +122,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                     style = gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style")
                     blend = gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with")
                 weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight (0 = style, 1 = blend)")
-                # Pass the raw value on: DemoService.request checks it and names the problem
+                # Pass the raw value on: the engine checks it and names the problem
                 # (Gradio's own check fails a string or NaN with a generic message).
                 weight.preprocess = lambda payload: payload
                 layers = gr.CheckboxGroup(
@@ -168,82 +132,41 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
-                sheet = gr.Image(label="Source / generated / real", type="pil", format="png",
-                                 interactive=False, elem_id="sheet")
-                # a numeric height: gradio 6 gives height="auto" a 450 px minimum; 6 columns fit the
-                # column's width (each thumbnail is at least 100 px), 8 overflowed it sideways
-                gallery = gr.Gallery(label="Generated glyphs", format="png", columns=6, height=260,
-                                     object_fit="contain", elem_id="gallery")
-                with gr.Row():
-                    sheet_dl = gr.DownloadButton("Sheet (PNG)")
-                    zip_dl = gr.DownloadButton("All glyphs (ZIP)")
-        gr.Examples([[e] for e in EXAMPLES], inputs=[text], outputs=[sheet, gallery, status],
-                    fn=example, cache_examples=True, cache_mode="lazy", label="Examples",
-                    api_visibility="private")
-        with gr.Tab("Attention"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    char = gr.Dropdown(choices=[], label="Character", type="value", elem_id="char")
-                    probe = gr.Image(label="Click the glyph to set the query point", type="pil",
-                                     format="png", interactive=False, height=DISPLAY, width=DISPLAY,
-                                     elem_id="probe")
-                    contrib = gr.Markdown()
-                with gr.Column(scale=2):
-                    query = gr.Gallery(label="Query map per layer", format="png", columns=4,
-                                       height="auto", elem_id="query")
-                    received = gr.Gallery(label="Mean attention received per layer", format="png",
-                                          columns=4, height="auto", elem_id="received")
-        with gr.Tab("Difference"):
-            gr.Markdown("Red: ink only with every layer on. Blue: ink only with your toggles.")
-            diff = gr.Gallery(label="Toggled vs all layers on", format="png", columns=8, height="auto",
-                              elem_id="diff")
-        with gr.Tab("About"):
-            gr.Markdown(ABOUT)
-            gr.Markdown(svc.metrics_markdown())
+                sheet = gr.HTML(None, html_template=SHEET_HTML, css_template=SHEET_CSS,
+                                js_on_load=SHEET_JS, server_functions=[glyph_zip], elem_id="sheet")
+        examples = gr.Examples([[e] for e in EXAMPLES], inputs=[text], label="Examples")
+        with gr.Tabs():
+            with gr.Tab("Attention", elem_id="attention-tab") as attention_tab:
+                char = gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
+                                   type="value", elem_id="char")
+                attention = gr.HTML(None, html_template=ATTENTION_HTML, css_template=ATTENTION_CSS,
+                                    js_on_load=ATTENTION_JS, elem_id="attention")
+            with gr.Tab("About") as about_tab:
+                gr.Markdown(ABOUT)
+                gr.Markdown(svc.metrics_markdown())
 
-        inputs = [text, style, blend, weight, layers]
-        outputs = [sheet, gallery, status, diff, char, probe, query, received, contrib, sheet_dl,
-                   zip_dl, state]
-        common = {"concurrency_id": MODEL, "concurrency_limit": 1}
-        button.click(generate, inputs + [state], outputs, api_name="generate", **common)
-        text.submit(generate, inputs + [state], outputs, api_visibility="private", **common)
-        layers.input(generate, inputs + [state], outputs, api_name="toggle", show_progress="hidden",
-                     trigger_mode="always_last", **common)
-        # The attention panel reads maps kept from the last generation (or the generation cache):
-        # it runs no forward pass in the usual case, so it does not wait behind generations. The
-        # Stylizer is thread-safe, so the rare recomputation may overlap one.
-        panel = {"concurrency_id": "panel", "concurrency_limit": 2}
-        char.input(pick_char, [char] + inputs + [state], [probe, query, received, contrib, state],
-                   api_visibility="private", show_progress="hidden", **panel)
-        probe.select(click, inputs + [state], [probe, query, received, contrib, state],
-                     api_visibility="private", show_progress="hidden", trigger_mode="always_last", **panel)
-        gr.api(query_point, api_name="query_point", **panel)
-        demo.load(generate, inputs + [state], outputs, api_visibility="private", **common)
+        inputs = [text, style, blend, weight, layers, session]
+        outputs = [sheet, status, char, attention, session]
+        # Two generations may run at once (one torch thread each on 2 cores); identical requests
+        # are computed once (DemoService.generation), toggles are usually answered from the cache.
+        model = {"concurrency_id": "model", "concurrency_limit": 2}
+        button.click(generate, inputs, outputs, api_name="generate", **model)
+        text.submit(generate, inputs, outputs, api_visibility="private", **model)
+        examples.load_input_event.then(generate, inputs, outputs, api_visibility="private", **model)
+        layers.input(generate, inputs, outputs, api_name="toggle", show_progress="hidden",
+                     trigger_mode="always_last", **model)
+        demo.load(generate, inputs, outputs, api_visibility="private", **model)
+        # The attention panel reads q and k kept from the generation: no forward pass in the usual
+        # case, so it never waits behind generations.
+        panel_group = {"concurrency_id": "panel", "concurrency_limit": 2, "api_visibility": "private",
+                       "show_progress": "hidden"}
+        char.input(pick_char, [char, session], [attention, session], **panel_group)
+        sheet.select(pick_from_sheet, [session], [attention, char, session], **panel_group)
+        attention_tab.select(panel(True), [session], [attention, session], **panel_group)
+        about_tab.select(panel(False), [session], [attention, session], **panel_group)
+        gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)
     demo.queue(default_concurrency_limit=1, max_size=128)
     return demo
-
-
-def _valid_index(index, gen) -> int:
-    try:
-        i = int(index)
-    except (TypeError, ValueError):
-        raise GenerationError(f"character index must be an integer, got {index!r}") from None
-    if not 0 <= i < len(gen.chars):
-        raise GenerationError(f"character index {i} out of range 0..{len(gen.chars) - 1}")
-    return i
-
-
-def _glyph_point(x, y, glyph_size: int, shown: int = DISPLAY) -> tuple[float, float]:
-    """Clicked pixel of the displayed glyph -> glyph pixel, clamped to the glyph."""
-    try:
-        x, y = float(x), float(y)
-    except (TypeError, ValueError):
-        raise GenerationError(f"the query point must be two numbers, got {x!r}, {y!r}") from None
-    if x != x or y != y:  # NaN
-        raise GenerationError("the query point must be two numbers, got NaN")
-    scale = glyph_size / shown
-    clamp = lambda v: min(glyph_size - 1.0, max(0.0, v * scale))  # noqa: E731
-    return clamp(x), clamp(y)
 
 
 if __name__ == "__main__":

@@ -1,44 +1,20 @@
 """Shared fixtures: a tiny two-style glyph dataset and a tiny trained run, each built once per session.
 
 Everything is deliberately small (64 px glyphs, ngf 4, a handful of steps) so the suite runs on two
-CPU cores in well under a minute.
+CPU cores in well under a minute. Helpers live in ``tests/support.py``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # the package is used from the checkout, not installed
-    sys.path.insert(0, str(REPO))
+from .support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE, UKAI, WENKAI, require_font, train_args
 
-from unet.glyphs import FontError, FontSpec, find_font_file  # noqa: E402
-
-NOTO_TTC = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
-WENKAI = FontSpec("LXGWWenKai-Regular.ttf")
-UKAI = FontSpec("ukai.ttc", "AR PL UKai CN")
 # Tiny models are dominated by thread-pool overhead: one thread is ~10x faster on a busy 2-core box.
 torch.set_num_threads(1)
-
-TINY_SIZE = 64
-TINY_CHARS = 150
-TINY_HELDOUT = 20
-
-
-def require_font(name: str | Path) -> Path:
-    """The font's path, or skip the test when the (Debian system) font is not installed."""
-    try:
-        return find_font_file(name)
-    except FontError as e:
-        pytest.skip(f"font not installed: {e}")
-
-
-
 @pytest.fixture(scope="session")
 def tiny_spec(tmp_path_factory):
     """DatasetSpec: the shipped source subset font -> LXGW WenKai and AR PL UKai, 150 GB2312-1
@@ -63,13 +39,6 @@ def tiny_dataset(tiny_spec, tmp_path_factory) -> Path:
     return build_dataset(tiny_spec, out, workers=1, show_progress=False)
 
 
-def train_args(data: Path, out: Path, *extra: str) -> list[str]:
-    """Arguments for a tiny CPU training run of ``unet.train``."""
-    return ["--data", str(data), "--out", str(out), "--ngf", "4", "--ndf", "4", "--batch-size", "2",
-            "--style-dim", "8", "--attention", "16,8", "--device", "cpu", "--no-progress",
-            "--log-every", "1", "--sample-every", "0", *extra]
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     """A 2-step training run directory (log.jsonl, state.pt, generator/)."""
@@ -78,7 +47,3 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "tiny"
     main(train_args(tiny_dataset, out, "--steps", "2"))
     return out
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _apputil import LAYERS, STYLE, pixels, read_png, running_app  # noqa: E402
+from .support import LAYERS, STYLE, pixels, read_png, running_app  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,

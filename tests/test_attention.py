@@ -1,9 +1,11 @@
-"""SelfAttention: the fast path computes the same function as the explicit (map) path."""
+"""SelfAttention: the SDPA processor computes the same function as the explicit (map) path, and the
+processor is a per-layer choice."""
 
 import pytest
 import torch
 
-from unet import SelfAttention
+from unet import SelfAttention, UnetGenerator, attention_layers, set_attention_processor
+from unet.attention import explicit_attention, sdpa_attention
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -17,7 +19,7 @@ def test_fast_matches_explicit(channels, size):
     layer = SelfAttention(channels)
     x = torch.randn(2, channels, size, size)
     with torch.no_grad():
-        fast = layer.attend_fast(x)
+        fast = sdpa_attention(layer, x)
         explicit, attn = layer.attend_explicit(x)
     assert fast.shape == explicit.shape == x.shape
     assert attn.shape == (2, size * size, size * size)
@@ -58,7 +60,8 @@ def test_gamma_starts_at_zero_so_output_is_input():
     x = torch.randn(2, 16, 8, 8)
     with torch.no_grad():
         assert torch.equal(layer(x), x)
-        assert torch.equal(layer(x, fast=False), x)
+        layer.processor = explicit_attention
+        assert torch.equal(layer(x), x)
 
 
 def test_forward_paths_agree_with_nonzero_gamma():
@@ -67,7 +70,9 @@ def test_forward_paths_agree_with_nonzero_gamma():
     with torch.no_grad():
         layer.gamma.fill_(0.7)
         x = torch.randn(2, 24, 8, 8)
-        fast, slow = layer(x), layer(x, fast=False)
+        fast = layer(x)
+        layer.processor = explicit_attention
+        slow = layer(x)
         explicit = layer.attend_explicit(x)[0]
     assert not torch.allclose(fast, x)  # gamma != 0: attention contributes
     assert rel_err(fast, slow) <= 1e-5
@@ -88,3 +93,29 @@ def test_gradients_flow_through_fast_path():
 def test_rejects_zero_channels():
     with pytest.raises(ValueError, match="channel"):
         SelfAttention(0)
+
+
+def test_processor_is_swappable_per_model_without_touching_the_class():
+    calls = []
+
+    def counting(layer, x):
+        calls.append(layer.name)
+        return sdpa_attention(layer, x)
+
+    torch.manual_seed(3)
+    a = UnetGenerator(1, 1, 5, ngf=4, use_attention={8, 4}).eval()
+    b = UnetGenerator(1, 1, 5, ngf=4, use_attention={8, 4}).eval()
+    assert set_attention_processor(a, counting) is sdpa_attention
+    with torch.no_grad():
+        a(torch.zeros(1, 1, 32, 32))
+        b(torch.zeros(1, 1, 32, 32))
+    assert calls == ["4x4", "8x8"]  # innermost runs first; model b kept the default
+    assert all(layer.processor is sdpa_attention for layer in attention_layers(b).values())
+    assert "processor=counting" in repr(a)
+
+
+def test_free_standing_layer_has_no_name():
+    layer = SelfAttention(8)
+    assert layer.resolution is None
+    with pytest.raises(ValueError, match="resolution"):
+        layer.name

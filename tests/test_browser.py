@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _apputil import REPO, running_app  # noqa: E402
+from .support import REPO, running_app  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
+from .support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
 
 import unet.data
 from unet.charsets import load_charset

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_HELDOUT
+from .support import TINY_HELDOUT
 
 from unet.checkpoint import load_generator
 from unet.data import GlyphPairs

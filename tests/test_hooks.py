@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from unet import UnetGenerator, attention_layers
-from unet.hooks import UnknownLayerError, attention_hooks
+from unet.hooks import attention_hooks
+from unet.request import UnknownLayerError
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_capture_sees_enabled_layers(model):
         model(x)
     assert set(seen) == set(attention_layers(model)) - {"4x4"}
     for name, shape in seen.items():
-        r = int(name.split("x")[0])
+        r = attention_layers(model)[name].resolution
         assert shape[-2:] == (r, r)
 
 

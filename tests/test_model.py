@@ -186,8 +186,9 @@ def test_attention_resolution_matches_feature_map_size():
     for h in hooks:
         h.remove()
     for name, shape in seen.items():
-        r = int(name.split("x")[0])
-        assert shape[2:] == (r, r), name
+        r = attention_layers(g)[name].resolution  # what the layer knows of itself...
+        assert shape[2:] == (r, r), name  # ...is the size of the map it sees
+        assert name == f"{r}x{r}" == attention_layers(g)[name].name
     assert set(seen) == set(attention_layers(g))
 
 

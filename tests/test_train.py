@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, read_jsonl, train_args
+from .support import REPO, read_jsonl, train_args
 
 from unet import attention_layers
 from unet.checkpoint import load_generator

@@ -65,7 +65,7 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
             sheet = glyph_sheet([("source", [t for t in src[:n]]),
                                  (name[:14], [torch.from_numpy(p * 2 - 1) for p in rows["model"][:n]]),
                                  ("real", [torch.from_numpy(r * 2 - 1) for r in real[:n]])],
-                                [data.chars[i] for i in idx[:n].tolist()])
+                                [data.chars[i] for i in idx[:n].tolist()])[0]
             sheet.save(Path(sheet_dir) / f"sheet_{name.replace(' ', '_')}.png")
     return results
 

@@ -16,23 +16,10 @@ import torch
 
 from .attention import SelfAttention
 from .model import UnetGenerator, attention_layers
+from .request import check_layer_names
 
 _current_call: contextvars.ContextVar[int | None] = contextvars.ContextVar("unet_hook_call", default=None)
 _tokens = itertools.count(1)
-
-
-class UnknownLayerError(ValueError):
-    pass
-
-
-def check_layer_names(model: UnetGenerator, names: Iterable[str]) -> list[str]:
-    layers = attention_layers(model)
-    names = list(dict.fromkeys(names))
-    unknown = [n for n in names if n not in layers]
-    if unknown:
-        raise UnknownLayerError(f"unknown attention layer(s) {unknown}; this model has "
-                                f"{list(layers) or 'no attention layers'}")
-    return names
 
 
 @contextlib.contextmanager
@@ -51,7 +38,8 @@ def attention_hooks(model: UnetGenerator, disabled: Iterable[str] = (),
                     capture: Callable[[str, SelfAttention, torch.Tensor, torch.Tensor], None] | None = None):
     """Within this block (and only in this thread's call), layers in ``disabled`` return their input
     unchanged, and ``capture(name, module, x, y)`` sees every enabled layer's input and output."""
-    names = set(check_layer_names(model, disabled))
+    layers = attention_layers(model)
+    names = set(check_layer_names(disabled, list(layers)))  # UnknownLayerError for a typo
     handles = []
     with call_scope() as token:
         def make_hook(name):
@@ -66,7 +54,7 @@ def attention_hooks(model: UnetGenerator, disabled: Iterable[str] = (),
             return hook
 
         try:
-            for name, layer in attention_layers(model).items():
+            for name, layer in layers.items():
                 if name in names or capture is not None:
                     handles.append(layer.register_forward_hook(make_hook(name)))
             yield

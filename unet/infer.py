@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .glyphs import FontError
-from .inference import GenerationError, Stylizer
+from .request import GenerationError, parse_point
+from .stylizer import Generation, Stylizer
 from .visualize import glyph_sheet, heatmap_overlay
 
 
@@ -31,31 +32,38 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         st = Stylizer.from_pretrained(a.checkpoint)
-        out = st.generate(a.text, style=a.style, disabled_layers=a.disable, blend=a.blend,
-                          blend_weight=a.blend_weight, capture=a.maps_dir is not None)
+        req = st.request(a.text, a.style, a.disable, a.blend, a.blend_weight)
+        if a.query:
+            parse_point(*a.query, st.glyph_size)  # checked before the forward pass, not after
+        out = st.run(req, capture=a.maps_dir is not None)
     except (GenerationError, CheckpointError, FontError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rows = [("source", out.source), (out.style[:14], out.generated)]
+    rows = [("source", out.source), (out.style, out.generated)]
     if any(t is not None for t in out.target):
         rows.append(("real", out.target))
-    glyph_sheet(rows, out.chars).save(a.out)
+    glyph_sheet(rows, out.chars)[0].save(a.out)
     print(f"wrote {a.out} ({len(out.chars)} characters)")
     for s in out.skipped:
         print(f"skipped {s}")
     if a.maps_dir:
-        d = Path(a.maps_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        for i, ch in enumerate(out.chars):
-            for name, cap in out.layers.items():
-                heatmap_overlay(out.generated[i], cap.mean_received[i].numpy()).save(
-                    d / f"{i:02d}_U+{ord(ch):04X}_{name}_received.png")
-            if a.query:
-                for name, m in out.query_maps(i, *a.query).items():
-                    heatmap_overlay(out.generated[i], m, tuple(a.query), glyph_size=out.glyph_size).save(
-                        d / f"{i:02d}_U+{ord(ch):04X}_{name}_query.png")
-        print(f"wrote attention maps to {d}")
+        write_maps(out, Path(a.maps_dir), a.query)
+        print(f"wrote attention maps to {a.maps_dir}")
     return 0
+
+
+def write_maps(out: Generation, directory: Path, query: tuple[float, float] | None) -> None:
+    """Per character and layer: the mean-received overlay, and the query map where one is asked for."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, ch in enumerate(out.chars):
+        stem = f"{i:02d}_U+{ord(ch):04X}"
+        for name, cap in out.layers.items():
+            heatmap_overlay(out.generated[i], cap.mean_received[i].numpy()).save(
+                directory / f"{stem}_{name}_received.png")
+        if query:
+            for name, m in out.query_maps(i, *query).items():
+                heatmap_overlay(out.generated[i], m, tuple(query), glyph_size=out.glyph_size).save(
+                    directory / f"{stem}_{name}_query.png")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from .attention import SelfAttention
+from .attention import AttentionProcessor, SelfAttention
 
 NORM_LAYERS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}
 
@@ -201,6 +201,9 @@ class UnetGenerator(nn.Module):
         self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
                                              outermost=True, norm_layer=norm)
         self.style_embedding = nn.Embedding(num_styles, sdim) if num_styles else None
+        for level in self.levels():  # each attention layer knows the map size it works on
+            if level.block.attention is not None:
+                level.block.attention.resolution = level.resolution
 
     @staticmethod
     def _attention_resolutions(use_attention, image_size: int, num_downs: int) -> set[int]:
@@ -305,5 +308,14 @@ def attention_layers(model: UnetGenerator) -> dict[str, SelfAttention]:
     Names like ``"32x32"`` depend only on the config, so they are stable across save/load.
     """
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    return {f"{lv.resolution}x{lv.resolution}": lv.block.attention
-            for lv in model.levels() if lv.block.attention is not None}
+    layers = (lv.block.attention for lv in model.levels())
+    return {layer.name: layer for layer in layers if layer is not None}
+
+
+def set_attention_processor(model: UnetGenerator, processor: AttentionProcessor) -> AttentionProcessor:
+    """Compute every attention layer of ``model`` with ``processor``; returns the previous one."""
+    layers = list(attention_layers(model).values())
+    previous = layers[0].processor if layers else processor
+    for layer in layers:
+        layer.processor = processor
+    return previous

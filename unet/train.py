@@ -22,6 +22,9 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,6 +36,74 @@ from .checkpoint import save_generator
 from .data import GlyphPairs
 from .discriminator import PatchDiscriminator
 from .model import UnetGenerator
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """The loss terms of one training step; ``python -m unet.train`` flags default to these."""
+
+    l1: float = 100.0
+    gan: float = 1.0
+    category: float = 1.0  # zi2zi's style classifier (several styles only)
+    const: float = 15.0  # zi2zi's encoder consistency
+    real_label: float = 0.9  # one-sided label smoothing for real pairs
+
+
+class TrainStep:
+    """One iteration of the training loop, shared by ``main`` and the benchmark suite.
+
+    D is updated on real and fake pairs in one forward (DDP needs one forward/backward), unless
+    ``update_d`` is False; then G with GAN + L1 (+ constant and category) losses. ``g`` and ``d`` may
+    be DDP-wrapped; ``encoder`` is the bare generator whose ``encode`` the constant loss uses.
+    """
+
+    def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer,
+                 opt_d: torch.optim.Optimizer, losses: LossWeights = LossWeights(),
+                 autocast: Callable[[], AbstractContextManager] = nullcontext,
+                 encoder: UnetGenerator | None = None):
+        self.g, self.d, self.opt_g, self.opt_d, self.w = g, d, opt_g, opt_d, losses
+        self.autocast = autocast
+        self.encoder = encoder or g
+
+    def __call__(self, src: torch.Tensor, tgt: torch.Tensor, style: torch.Tensor,
+                 update_d: bool = True) -> dict[str, torch.Tensor]:
+        """src, tgt (B, 1, S, S) in [-1, 1], style (B,) indices -> detached losses and ``fake``."""
+        w = self.w
+        with self.autocast():
+            fake = self.g(src, style)
+            pred, cls = self.d(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
+            pred_real, pred_fake = pred.chunk(2)
+            d_loss = 0.5 * (gan_loss(pred_real, True, w.real_label) + gan_loss(pred_fake, False))
+            if cls is not None:
+                d_loss = d_loss + w.category * F.cross_entropy(cls.float(), style.repeat(2))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        if update_d:
+            self.opt_d.step()
+        zero = torch.zeros((), device=src.device)
+        with self.autocast():
+            pred_fake, cls_fake = self.d(torch.cat([src, fake], 1))
+            g_gan = gan_loss(pred_fake, True)
+            l1 = (fake.float() - tgt).abs().mean()
+            g_loss = w.gan * g_gan + w.l1 * l1
+            const = cat = zero
+            if w.const > 0:
+                const = F.mse_loss(self.encoder.encode(fake).float(), self.encoder.encode(src).float())
+                g_loss = g_loss + w.const * const
+            if cls_fake is not None:
+                cat = F.cross_entropy(cls_fake.float(), style)
+                g_loss = g_loss + w.category * cat
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return {"d": d_loss.detach(), "g_gan": g_gan.detach(), "l1": l1.detach(),
+                "const": const.detach(), "cat": cat.detach(), "fake": fake.detach()}
+
+
+def make_optimizers(g: nn.Module, d: nn.Module, lr: float = 2e-4, beta1: float = 0.5):
+    """pix2pix's Adam for G and D."""
+    return (torch.optim.Adam(g.parameters(), lr=lr, betas=(beta1, 0.999)),
+            torch.optim.Adam(d.parameters(), lr=lr, betas=(beta1, 0.999)))
 
 
 def parse_attention(text: str):
@@ -67,11 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--seed", type=int, default=0)
     a("--augment", type=float, default=0.0, help="paired random scale/shift amplitude (0 = off)")
     # losses
-    a("--l1-weight", type=float, default=100.0)
-    a("--gan-weight", type=float, default=1.0)
-    a("--category-weight", type=float, default=1.0)
-    a("--const-weight", type=float, default=15.0)
-    a("--real-label", type=float, default=0.9, help="one-sided label smoothing for real pairs")
+    w = LossWeights()
+    a("--l1-weight", type=float, default=w.l1)
+    a("--gan-weight", type=float, default=w.gan)
+    a("--category-weight", type=float, default=w.category)
+    a("--const-weight", type=float, default=w.const)
+    a("--real-label", type=float, default=w.real_label, help="one-sided label smoothing for real pairs")
     a("--d-skip-below", type=float, default=0.2, help="skip D's update while its loss is below this")
     # bookkeeping
     a("--sample-every", type=int, default=1000)
@@ -141,7 +213,7 @@ def sample_sheet(g: UnetGenerator, data: GlyphPairs, device, n: int = 12):
             rows.append(("real", GlyphPairs.to_unit(data.targets[k, idx]).to(device)))
     g.train(was_training)
     return glyph_sheet([(label, [t for t in imgs]) for label, imgs in rows],
-                       [data.chars[i] for i in idx.tolist()])
+                       [data.chars[i] for i in idx.tolist()])[0]
 
 
 def main(argv=None) -> None:
@@ -160,8 +232,7 @@ def main(argv=None) -> None:
                       use_attention=parse_attention(args.attention), image_size=data.size,
                       num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult).to(device)
     d = PatchDiscriminator(2, args.ndf, num_styles=k if k > 1 and args.category_weight > 0 else 0).to(device)
-    opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_g, opt_d = make_optimizers(g, d, args.lr, args.beta1)
     sampler = torch.Generator(device="cpu")
     sampler.manual_seed(args.seed * 1000 + rank)
     step = 0
@@ -189,6 +260,9 @@ def main(argv=None) -> None:
     amp = args.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else (
         lambda: torch.autocast("cpu", enabled=False))
+    train_step = TrainStep(g, d, opt_g, opt_d, LossWeights(args.l1_weight, args.gan_weight,
+                                                           args.category_weight, args.const_weight,
+                                                           args.real_label), autocast, g_core)
     log_file = open(out / "log.jsonl", "a") if is_main else None
     from tqdm.auto import tqdm
 
@@ -241,42 +315,17 @@ def main(argv=None) -> None:
         idx = torch.randint(len(data.train_pairs), (args.batch_size,), generator=sampler)
         src, tgt, style = data.batch(idx.to(device), args.augment,
                                      sampler if args.augment > 0 else None)
-        with autocast():
-            fake = g(src, style)
-            # --- discriminator: real and fake pairs in one forward (DDP needs one forward/backward)
-            pred, cls = d(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
-            pred_real, pred_fake = pred.chunk(2)
-            d_loss = 0.5 * (gan_loss(pred_real, True, args.real_label) + gan_loss(pred_fake, False))
-            if cls is not None:
-                d_loss = d_loss + args.category_weight * F.cross_entropy(cls.float(), style.repeat(2))
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        if not skip_d:
-            opt_d.step()
-        with autocast():
-            pred_fake, cls_fake = d(torch.cat([src, fake], 1))
-            g_gan = gan_loss(pred_fake, True)
-            l1 = (fake.float() - tgt).abs().mean()
-            g_loss = args.gan_weight * g_gan + args.l1_weight * l1
-            const = torch.zeros((), device=device)
-            if args.const_weight > 0:
-                const = F.mse_loss(g_core.encode(fake).float(), g_core.encode(src).float())
-                g_loss = g_loss + args.const_weight * const
-            cat = torch.zeros((), device=device)
-            if cls_fake is not None:
-                cat = F.cross_entropy(cls_fake.float(), style)
-                g_loss = g_loss + args.category_weight * cat
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
+        losses = train_step(src, tgt, style, update_d=not skip_d)
+        fake, d_loss = losses["fake"], losses["d"]
         step += 1
         bar.update(1)
 
         # running sums stay on the device; they are read (one sync) every few steps only
         d_val = d_loss.detach().float()
         d_ema = d_val if d_ema is None else 0.98 * d_ema + 0.02 * d_val
-        for key, val in (("d", d_val), ("g_gan", g_gan), ("l1", l1), ("const", const), ("cat", cat),
-                         ("fake_ink", (fake.detach() < 0).float().mean()),
+        for key, val in (("d", d_val), ("g_gan", losses["g_gan"]), ("l1", losses["l1"]),
+                         ("const", losses["const"]), ("cat", losses["cat"]),
+                         ("fake_ink", (fake < 0).float().mean()),
                          ("real_ink", (tgt < 0).float().mean())):
             window[key] = window[key] + val.detach().float()
         window["d_skipped"] += int(skip_d)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -34,39 +36,86 @@ def _label_font(size: int):
     return ImageFont.load_default(size)
 
 
+@dataclass(frozen=True)
+class SheetLayout:
+    """Where glyph j sits in a sheet, so a click on the image can be mapped back to a character."""
+
+    cell: int  # px of one glyph
+    pad: int  # px between cells
+    label_width: int  # px of the row-label column on the left
+    header: int  # px above each block for the code-point labels
+    per_row: int  # characters per block before the sheet wraps
+    rows: int  # glyph rows per block (source, generated, ...)
+
+    @property
+    def block_height(self) -> int:
+        return self.header + self.rows * (self.cell + self.pad) + self.pad * 4
+
+    def cell_origin(self, j: int, row: int) -> tuple[int, int]:
+        block, col = divmod(j, self.per_row)
+        return (self.label_width + col * (self.cell + self.pad),
+                block * self.block_height + self.header + row * (self.cell + self.pad))
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    """``text`` shortened with an ellipsis until it fits in ``width`` px."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def glyph_sheet(rows: Sequence[tuple[str, Sequence]], chars: Sequence[str] | None = None,
-                cell: int | None = None, label_width: int = 110) -> Image.Image:
-    """A labelled grid: one row per (label, glyphs); a glyph may be None (drawn as an empty cell)."""
+                cell: int | None = None, label_width: int = 110, per_row: int = 16,
+                marks: Sequence[tuple[str, tuple[int, int, int]]] | None = None,
+                ) -> tuple[Image.Image, SheetLayout]:
+    """A labelled grid: one row per (label, glyphs); a glyph may be None (an empty, crossed cell).
+
+    Long texts wrap into blocks of ``per_row`` characters, each with its own header of code points
+    (and ``marks``: a short (text, colour) per character, e.g. whether training saw it). Labels are
+    drawn only in their own column and header, so they never cover a glyph."""
     images = [[to_image(g) for g in glyphs] for _, glyphs in rows]
     size = cell or next((im.size[0] for r in images for im in r if im is not None), 64)
-    ncols = max((len(r) for r in images), default=0)
-    header = 18 if chars else 0
-    pad = 2
-    sheet = Image.new("RGB", (label_width + ncols * (size + pad), header + len(rows) * (size + pad)),
-                      "white")
+    n = max((len(r) for r in images), default=0)
+    per_row = max(1, min(per_row, n or 1))
+    header = (14 if chars else 0) + (13 if marks else 0) + (4 if chars or marks else 0)
+    layout = SheetLayout(size, 2, label_width, header, per_row, len(rows))
+    blocks = max(1, -(-n // per_row))
+    sheet = Image.new("RGB", (label_width + per_row * (size + layout.pad),
+                              blocks * layout.block_height), "white")
     draw = ImageDraw.Draw(sheet)
-    font = _label_font(13)
-    if chars:
-        for j, ch in enumerate(chars):
-            draw.text((label_width + j * (size + pad) + size // 2, 2), f"U+{ord(ch):04X}",
-                      fill=(120, 120, 120), font=ImageFont.load_default(10), anchor="mt")
+    font, small = _label_font(13), ImageFont.load_default(10)
+    for j in range(n):
+        x, y = layout.cell_origin(j, 0)
+        top = y - header + 2
+        if chars:
+            draw.text((x + size // 2, top), f"U+{ord(chars[j]):04X}", fill=(110, 110, 110), font=small,
+                      anchor="mt")
+        if marks:
+            text, colour = marks[j]
+            draw.text((x + size // 2, top + (14 if chars else 0)), text, fill=colour, font=small, anchor="mt")
     for i, ((label, _), imgs) in enumerate(zip(rows, images)):
-        y = header + i * (size + pad)
-        draw.text((4, y + size // 2 - 8), str(label)[:20], fill=(40, 40, 40), font=font)
+        for block in range(blocks):
+            _, y = layout.cell_origin(block * per_row, i)
+            draw.text((4, y + size // 2), _fit(draw, str(label), font, label_width - 8),
+                      fill=(40, 40, 40), font=font, anchor="lm")
         for j, im in enumerate(imgs):
-            x = label_width + j * (size + pad)
+            x, y = layout.cell_origin(j, i)
             if im is None:
                 draw.rectangle([x, y, x + size - 1, y + size - 1], outline=(220, 220, 220))
                 draw.line([x, y, x + size - 1, y + size - 1], fill=(220, 220, 220))
             else:
-                sheet.paste(im.convert("RGB").resize((size, size), Image.Resampling.NEAREST), (x, y))
-    return sheet
+                resample = Image.Resampling.LANCZOS if im.size[0] > size else Image.Resampling.NEAREST
+                sheet.paste(im.convert("RGB").resize((size, size), resample), (x, y))
+    return sheet, layout
 
 
-def png_bytes(img: Image.Image) -> bytes:
+def png_data_uri(img: Image.Image) -> str:
+    """A PNG as a ``data:`` URI: travels inside a response, so no file is written or fetched."""
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    img.save(buf, format="PNG", compress_level=1)  # level 1: ~3x faster, ~10% larger than 6
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 # Viridis (perceptually uniform, colour-blind safe) sampled at 9 stops; linear between them.

@@ -6,14 +6,13 @@ layer toggles bypass modules by hooks that live exactly as long as one ``generat
 Memory stays bounded: for each layer and character we keep the query/key projections
 (N x d floats, d = C/8) and two N-sized reductions, never the N x N map. A query-point map is a
 single softmax row recomputed from q and k when asked for, which is why moving the query point
-needs no new forward pass.
+needs no new forward pass (and why a browser can compute it from q and k alone).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,30 +20,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .cache import BoundedCache
 from .checkpoint import CheckpointError, load_generator
 from .glyphs import Font, FontError, FontSpec, Skipped, split_text
-from .hooks import attention_hooks, check_layer_names
+from .hooks import attention_hooks
 from .model import UnetGenerator, attention_layers
+from .request import GenerationError, Request, make_request, parse_index, parse_point
+from .runtime import fast_bf16_available
 from .visualize import tensor_to_image
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "glyph-attention-3style"
 MAX_CHARS = 64  # glyphs per request; more are reported as skipped
 MAX_TEXT = 10_000  # code points scanned per request; the rest of a longer text is ignored
-
-
-def fast_bf16_available(device: torch.device) -> bool:
-    """True where bfloat16 matrix units make autocast pay: CUDA with bf16, or a CPU with AMX."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private; absent in some builds
-    try:
-        return bool(check and check())
-    except Exception:  # pragma: no cover - depends on the build
-        return False
-
-
-class GenerationError(ValueError):
-    """A request that cannot be served, with a message meant for the person who made it."""
+GLYPH_CACHE_ENTRIES = 1024  # rendered glyphs per font cache (uint8, 16 KiB each at 128 px)
 
 
 @dataclass
@@ -85,15 +73,22 @@ class Generation:
     layers: dict[str, LayerCapture] = field(default_factory=dict)  # empty unless capture=True
     notes: list[str] = field(default_factory=list)
 
-    def query_maps(self, index: int, x: float, y: float) -> dict[str, np.ndarray]:
+    def query_maps(self, index, x, y) -> dict[str, np.ndarray]:
         """Per captured layer, the (h, w) map of where the query at glyph pixel (x, y) looks."""
         if not self.layers:
             raise GenerationError("attention was not captured for this generation (capture=False)")
-        if not 0 <= index < len(self.chars):
-            raise GenerationError(f"character index {index} out of range 0..{len(self.chars) - 1}")
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise GenerationError("the query point must have finite coordinates")
+        index = parse_index(index, len(self.chars))
+        x, y = parse_point(x, y, self.glyph_size)
         return {n: c.query_map(index, x, y, self.glyph_size) for n, c in self.layers.items()}
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate memory held: glyph images and captured tensors (for bounded caches)."""
+        images = sum(im.width * im.height * len(im.getbands())
+                     for im in (*self.source, *self.generated, *self.target) if im is not None)
+        tensors = sum(t.element_size() * t.nelement() for c in self.layers.values()
+                      for t in (c.q, c.k, c.mean_received, c.contribution))
+        return images + tensors
 
 
 class Stylizer:
@@ -131,11 +126,10 @@ class Stylizer:
         self.heldout_chars = self._read_chars(config.get("heldout_chars_file"))
         self._target_fonts: dict[str, Font | None] = {}
         self._lock = threading.Lock()
-        # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 16 MiB. Rendering a
-        # glyph takes ~4 ms against ~100 ms for its forward pass, so a bigger cache buys little.
-        self._source_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._target_cache: OrderedDict[tuple[str, str], object] = OrderedDict()  # PIL or None
-        self._source_cache_size = 1024
+        # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 16 MiB each. Rendering
+        # a glyph takes ~4 ms against ~100 ms for its forward pass, so a bigger cache buys little.
+        self._source_cache: BoundedCache[np.ndarray] = BoundedCache(GLYPH_CACHE_ENTRIES)
+        self._target_cache: BoundedCache = BoundedCache(GLYPH_CACHE_ENTRIES)  # PIL image or None
 
     # --- loading ---------------------------------------------------------------------------
     @classmethod
@@ -163,7 +157,7 @@ class Stylizer:
 
     def layer_info(self) -> dict[str, dict]:
         """Per attention layer: feature-map resolution and learned gamma."""
-        return {n: {"resolution": int(n.split("x")[0]), "gamma": float(m.gamma.detach())}
+        return {n: {"resolution": m.resolution, "gamma": float(m.gamma.detach())}
                 for n, m in attention_layers(self.model).items()}
 
     def is_training_char(self, ch: str) -> bool:
@@ -183,43 +177,28 @@ class Stylizer:
     def render_target(self, style: str, ch: str):
         """The real glyph of ``ch`` in ``style``'s font (cached), or None where the font lacks it."""
         key = (style, ch)
-        with self._lock:
-            if key in self._target_cache:
-                self._target_cache.move_to_end(key)
-                return self._target_cache[key]
-        font = self.target_font(style)
-        img = font.render(ch, self.glyph_size) if font is not None and font.draws(ch) else None
-        with self._lock:
-            self._target_cache[key] = img
-            while len(self._target_cache) > self._source_cache_size:
-                self._target_cache.popitem(last=False)
+        missing = object()
+        img = self._target_cache.get(key, missing)
+        if img is missing:
+            font = self.target_font(style)
+            img = font.render(ch, self.glyph_size) if font is not None and font.draws(ch) else None
+            self._target_cache.put(key, img)
         return img
 
-    def style_weights(self, style: str | None = None, blend: str | None = None,
-                      blend_weight: float = 0.0) -> dict[str, float]:
-        """Validate a style (and an optional second one mixed in with ``blend_weight``)."""
-        style = style or self.styles[0]
-        for s in (style, blend):
-            if s is not None and (not isinstance(s, str) or s not in self.style_specs):
-                raise GenerationError(f"unknown style {s!r}; available: {', '.join(self.styles)}")
-        try:
-            t = float(blend_weight)
-        except (TypeError, ValueError):
-            raise GenerationError(f"blend weight must be a number in [0, 1], got {blend_weight!r}") from None
-        if not math.isfinite(t) or not 0.0 <= t <= 1.0:
-            raise GenerationError(f"blend weight must be a number in [0, 1], got {blend_weight!r}")
-        weights = dict.fromkeys(self.styles, 0.0)
-        if blend is None or blend == style or t == 0.0:
-            weights[style] = 1.0
-        else:
-            weights[style] = 1.0 - t
-            weights[blend] = weights.get(blend, 0.0) + t
-        return weights
+    def request(self, text, style: str | None = None, disabled_layers: Iterable[str] = (),
+                blend: str | None = None, blend_weight: float = 0.0,
+                enabled_layers: Iterable[str] | None = None) -> Request:
+        """Validate a request against this model's styles and layers (``GenerationError`` if not).
+
+        ``style``: a name from ``styles`` (default: the first); ``blend``/``blend_weight``: mix in a
+        second style (0 = only ``style``, 1 = only ``blend``); ``disabled_layers``: attention layer
+        names switched off, or ``enabled_layers``: those left on (the others are switched off).
+        """
+        return make_request(text, style, blend, blend_weight, disabled_layers, self.styles,
+                            self.layer_names, enabled_layers)
 
     def prepare(self, text: str) -> tuple[list[str], list[Skipped], list[str]]:
         """Split text into usable characters (at most ``max_chars``), skipped ones and notes."""
-        if not isinstance(text, str):
-            raise GenerationError("text must be a string")
         notes = []
         if len(text) > MAX_TEXT:
             notes.append(f"only the first {MAX_TEXT:,} of {len(text):,} characters of the text were read")
@@ -242,41 +221,34 @@ class Stylizer:
         """(B, 1, S, S) in [-1, 1], from the source font in the training normalisation (cached)."""
         out = []
         for ch in chars:
-            with self._lock:
-                arr = self._source_cache.get(ch)
-                if arr is not None:
-                    self._source_cache.move_to_end(ch)
+            arr = self._source_cache.get(ch)
             if arr is None:
-                arr = np.asarray(self.source_font.render(ch, self.glyph_size), dtype=np.uint8)
-                with self._lock:
-                    self._source_cache[ch] = arr
-                    while len(self._source_cache) > self._source_cache_size:
-                        self._source_cache.popitem(last=False)
+                arr = self._source_cache.put(ch, np.asarray(self.source_font.render(ch, self.glyph_size),
+                                                            dtype=np.uint8))
             out.append(torch.from_numpy(arr.astype(np.float32) / 127.5 - 1.0)[None])
         return torch.stack(out)
 
-    @torch.inference_mode()
     def generate(self, text: str, style: str | None = None, disabled_layers: Iterable[str] = (),
                  blend: str | None = None, blend_weight: float = 0.0, capture: bool = False,
                  with_target: bool = True) -> Generation:
-        """Text -> styled glyphs in one batched forward pass.
+        """Text -> styled glyphs in one batched forward pass (``request`` says what the options mean;
+        ``capture``: record attention for ``query_maps``)."""
+        return self.run(self.request(text, style, disabled_layers, blend, blend_weight), capture,
+                        with_target)
 
-        ``style``: a name from ``styles`` (default: the first); ``blend``/``blend_weight``: mix in a
-        second style (0 = only ``style``, 1 = only ``blend``); ``disabled_layers``: attention layer
-        names switched off for this call only; ``capture``: record attention for ``query_maps``.
-        """
-        weights = self.style_weights(style, blend, blend_weight)
-        disabled = check_layer_names(self.model, disabled_layers)
-        chars, skipped, notes = self.prepare(text)
-        src = self.render_sources(chars).to(self.device)
+    @torch.inference_mode()
+    def run(self, req: Request, capture: bool = False, with_target: bool = True) -> Generation:
+        """Serve a request made by ``request``."""
+        weights = req.weights(self.styles)
+        chars, skipped, notes = self.prepare(req.text)
+        src = self.render_sources(chars).to(self.device)  # (B, 1, S, S)
         captures: dict[str, LayerCapture] = {}
 
         def record(name, module, x, y):
-            r = x.shape[-1]  # the feature map is r x r
+            r = module.resolution  # the feature map is r x r
             with torch.autocast(x.device.type, enabled=False):  # maps in full precision
                 x, y = x.float(), y.float()
-                q = module.query(x).flatten(2).transpose(1, 2)  # (B, N, d); v is not needed
-                k = module.key(x).flatten(2).transpose(1, 2)  # (B, N, d)
+                q, k = module.query_key(x)  # (B, N, d) each; v is not needed
                 received = torch.empty(x.shape[0], r * r)
                 for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
                     received[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).cpu()
@@ -287,13 +259,14 @@ class Stylizer:
         style_vec = None
         if self.model.config.num_styles:
             style_vec = torch.tensor([weights[s] for s in self.styles], device=self.device)
-        with attention_hooks(self.model, disabled, record if capture else None), \
+        with attention_hooks(self.model, req.disabled, record if capture else None), \
                 torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            out = self.model(src, style_vec).float()
+            out = self.model(src, style_vec).float()  # (B, 1, S, S)
         captures = {n: captures[n] for n in self.layer_names if n in captures}  # outermost first
         name = max(weights, key=weights.get)
         target = [self.render_target(name, c) for c in chars] if with_target else [None] * len(chars)
         return Generation(chars=chars, source=[tensor_to_image(t) for t in src],
                           generated=[tensor_to_image(t) for t in out], target=target,
-                          skipped=skipped, style=name, weights=weights, disabled_layers=disabled,
-                          glyph_size=self.glyph_size, layers=captures, notes=notes)
+                          skipped=skipped, style=name, weights=weights,
+                          disabled_layers=list(req.disabled), glyph_size=self.glyph_size,
+                          layers=captures, notes=notes)

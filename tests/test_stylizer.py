@@ -17,30 +17,14 @@ import unet
 from unet.checkpoint import CheckpointError, save_generator
 from unet.data import DEFAULT_SOURCE
 from unet.glyphs import FontError, find_font_file
-from unet.hooks import UnknownLayerError, attention_hooks
-from unet.inference import GenerationError, Stylizer
+from unet.hooks import attention_hooks
+from unet.request import GenerationError, UnknownLayerError
+from unet.stylizer import Stylizer
+
+from .support import tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "永和九年歲在"
-
-
-def tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
-    """A 64 px, 2-style model with non-zero gamma so attention changes the output."""
-    torch.manual_seed(seed)
-    model = unet.UnetGenerator(1, 1, 6, ngf=4, use_attention={16, 8}, image_size=64, num_styles=2,
-                               style_dim=4)
-    for layer in unet.attention_layers(model).values():
-        torch.nn.init.constant_(layer.gamma, 0.8)
-        torch.nn.init.normal_(layer.query.weight, std=1.0)
-        torch.nn.init.normal_(layer.key.weight, std=1.0)
-    model.eval()
-    meta = {"glyphs": {"size": 64, "source": DEFAULT_SOURCE.to_dict()},
-            "styles": [{"name": "WenKai", "font": {"file": "LXGWWenKai-Regular.ttf", "family": None}},
-                       {"name": "Nowhere", "font": {"file": "no-such-font.ttf", "family": None}}],
-            "training_chars_file": "training_chars.txt"}
-    save_generator(model, directory, meta)
-    (directory / "training_chars.txt").write_text("永和九", encoding="utf-8")
-    return directory
 
 
 @pytest.fixture(scope="module")

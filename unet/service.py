@@ -1,0 +1,369 @@
+"""What the Gradio app shows, computed from a ``Stylizer``: kept out of app.py so app.py is layout
+and wiring only, and so this logic is testable without a browser.
+
+Three rules keep it live and safe under many visitors:
+- Nothing is written to disk for a response: the sheet travels as a PNG ``data:`` URI inside the
+  response (one image, no file for two requests to race on, no second HTTP fetch), and the attention
+  panel gets numbers (q, k), not pictures: the page draws the maps itself.
+- A session keeps keys, not images (``Session``); finished generations live in one shared cache
+  bounded in bytes, keyed by the whole request, so sessions cannot see each other's settings.
+- After a generation, the other layer-toggle combinations of that text are computed in one
+  background thread, only while no visitor's request is running (``Speculator``), so a toggle is
+  usually a cache hit.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .cache import BoundedCache
+from .request import GenerationError, Request, parse_index, parse_point
+from .runtime import release_memory
+from .stylizer import Generation, Stylizer
+from .visualize import difference_image, glyph_sheet, png_data_uri
+
+MiB = 1024 ** 2
+SHEET_CELL = 96  # px of a glyph in the sheet
+SHEET_PER_ROW = 12  # characters per sheet row before it wraps
+SEEN = ("seen", (150, 150, 150))
+UNSEEN = ("unseen", (0, 128, 70))
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a Generate (or a toggle) sends to the page."""
+
+    session: Session
+    sheet: dict  # DemoService.sheet
+    status: str  # markdown
+    choices: list[tuple[str, int]]  # the attention panel's characters
+    attention: dict | None  # DemoService.attention, or None while the panel is hidden
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one browser session keeps between events: a few hundred bytes, never an image."""
+
+    req: Request
+    index: int = 0  # the character shown in the attention panel
+    panel: bool = True  # whether the attention panel is visible (its payload travels only then)
+
+
+def _b64(array: np.ndarray) -> str:
+    """float32 little-endian bytes, base64: what the page decodes into a Float32Array."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+
+
+class DemoService:
+    """Shared by all sessions: the stylizer, a bounded cache of finished generations and of encoded
+    views, and the speculator. Its state is a pure function of the requests it has seen."""
+
+    def __init__(self, stylizer: Stylizer, cache_bytes: int = 192 * MiB, cache_entries: int = 256,
+                 speculate: bool = True):
+        self.st = stylizer
+        self._generations: BoundedCache[Generation] = BoundedCache(cache_entries, cache_bytes,
+                                                                   lambda g: g.nbytes)
+        self._views: BoundedCache[str] = BoundedCache(cache_entries, cache_bytes // 4, len)
+        self._inflight: dict[Request, Future] = {}
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._busy = 0  # visitors' generations running now
+        self.speculator = Speculator(self) if speculate else None
+
+    # --- requests and generations ------------------------------------------------------------
+    def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
+        """The app's inputs (checkboxes name the layers left on) as a validated ``Request``."""
+        return self.st.request(text, style, blend=blend, blend_weight=blend_weight,
+                               enabled_layers=[] if enabled_layers is None else enabled_layers)
+
+    def generation(self, req: Request, speculative: bool = False) -> Generation:
+        """The generation for ``req`` with attention captured: from the cache, from an identical
+        request already running (computed once however many ask at once), or computed now."""
+        gen = self._generations.get(req)
+        if gen is not None:
+            return gen
+        with self._lock:
+            future = self._inflight.get(req)
+            owner = future is None
+            if owner:
+                future = self._inflight[req] = Future()
+            if not speculative:
+                self._busy += 1
+        try:
+            if not owner:
+                return future.result()
+            try:
+                gen = self.st.run(req, capture=True)
+                self._generations.put(req, gen)
+                future.set_result(gen)
+                return gen
+            except BaseException as e:
+                future.set_exception(e)
+                raise
+            finally:
+                with self._lock:
+                    self._inflight.pop(req, None)
+                release_memory()  # the forward pass's activations and attention maps
+        finally:
+            if not speculative:
+                with self._lock:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        """Block until no visitor's generation is running (the speculator's gate)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    def served(self, req: Request) -> None:
+        """A visitor got ``req``: let the speculator prepare the toggles they may try next."""
+        if self.speculator is not None:
+            self.speculator.after(req)
+
+    # --- the page's events -------------------------------------------------------------------
+    def generate(self, session: Session | None, text, style, blend, blend_weight, enabled_layers,
+                 ) -> Outputs:
+        """Generate (or toggle): the sheet, the status and, where the panel is visible, the
+        attention of the character the session is looking at (kept across toggles)."""
+        req = self.request(text, style, blend, blend_weight, enabled_layers)
+        gen = self.generation(req)
+        keep = session is not None and session.req.text == req.text and session.index < len(gen.chars)
+        session = Session(req, session.index if keep else 0, session.panel if session else True)
+        out = Outputs(session, self.sheet(req), self.status(gen), self.char_choices(gen),
+                      self.attention(req, session.index) if session.panel else None,
+                      self.warnings(gen))
+        self.served(req)
+        return out
+
+    def pick(self, session: Session | None, index) -> tuple[Session, dict]:
+        """Another character for the attention panel (no forward pass: its q and k are cached)."""
+        if session is None:
+            raise GenerationError("generate some glyphs first")
+        gen = self.generation(session.req)
+        session = replace(session, index=parse_index(index, len(gen.chars)), panel=True)
+        return session, self.attention(session.req, session.index)
+
+    def show_panel(self, session: Session | None, visible: bool) -> tuple[Session | None, dict | None]:
+        """The attention panel was shown or hidden: its payload travels only while it is visible."""
+        if session is None:
+            return None, None
+        session = replace(session, panel=visible)
+        return session, self.attention(session.req, session.index) if visible else None
+
+    def glyph_zip(self, data) -> dict:
+        """The sheet's ZIP button: ``data`` = [text, style, blend, weight, disabled layers]."""
+        try:
+            text, style, blend, weight, disabled = data
+            req = self.st.request(text, style, disabled, blend, weight)
+            gen = self.generation(req)
+            name = f"glyphs-{''.join(gen.chars[:8])}.zip"
+            return {"zip": base64.b64encode(self.zip_bytes(req)).decode("ascii"), "name": name}
+        except GenerationError as e:
+            return {"error": str(e)}
+        except (TypeError, ValueError):
+            return {"error": "the ZIP request must be [text, style, blend, weight, disabled layers]"}
+
+    # --- what the page shows -----------------------------------------------------------------
+    def seen_label(self, ch: str) -> str:
+        return "seen in training" if self.st.is_training_char(ch) else "unseen"
+
+    def sheet(self, req: Request) -> dict:
+        """The sheet as the page's viewer takes it: a PNG data URI and where each glyph sits.
+
+        Rows: source, generated, real (where the style's font is installed) and, with a layer
+        switched off, the difference to every layer on (red: ink only with all layers, blue: ink
+        only with the toggles). Encoded once per request (cached), so toggling back costs nothing."""
+        cached = self._views.get(("sheet", req))
+        if cached is not None:
+            return json.loads(cached)
+        gen = self.generation(req)
+        label = gen.style if req.blend is None else "blend"
+        rows = [("source", gen.source), (label, gen.generated)]
+        if any(t is not None for t in gen.target):
+            rows.append((f"real {gen.style}", gen.target))
+        if req.disabled:
+            on = self.generation(req.with_layers_on())
+            rows.append(("Δ all layers on", [difference_image(a, b) for a, b in
+                                              zip(on.generated, gen.generated)]))
+        marks = [UNSEEN if not self.st.is_training_char(c) else SEEN for c in gen.chars]
+        image, layout = glyph_sheet(rows, gen.chars, cell=SHEET_CELL, label_width=150,
+                                    per_row=SHEET_PER_ROW, marks=marks)
+        view = {"src": png_data_uri(image), "width": image.width, "height": image.height,
+                "request": ["".join(gen.chars), req.style, req.blend, req.blend_weight, list(req.disabled)],
+                "chars": gen.chars, "seen": [self.st.is_training_char(c) for c in gen.chars],
+                "layout": {"cell": layout.cell, "pad": layout.pad, "label_width": layout.label_width,
+                           "header": layout.header, "per_row": layout.per_row,
+                           "block_height": layout.block_height, "rows": layout.rows}}
+        self._views.put(("sheet", req), json.dumps(view))
+        return view
+
+    def status(self, gen: Generation) -> str:
+        unseen = [c for c in gen.chars if not self.st.is_training_char(c)]
+        mix = ", ".join(f"{n} {w:.0%}" for n, w in gen.weights.items() if w > 0)
+        parts = [f"**{len(gen.chars)}** glyph(s) in {mix}; **{len(unseen)}** never seen in training"
+                 + (f" ({''.join(unseen[:20])}{'…' if len(unseen) > 20 else ''})" if unseen else "") + "."]
+        if gen.disabled_layers:
+            parts.append(f"Attention switched off: {', '.join(gen.disabled_layers)}.")
+        if gen.skipped:
+            shown = "; ".join(str(s) for s in gen.skipped[:8])
+            more = f" … and {len(gen.skipped) - 8} more" if len(gen.skipped) > 8 else ""
+            parts.append(f"Skipped {len(gen.skipped)}: {shown}{more}.")
+        parts += gen.notes
+        return "  \n".join(parts)
+
+    def warnings(self, gen: Generation) -> list[str]:
+        """Short messages for a toast: what was skipped and why, and notes about the text."""
+        out = []
+        if gen.skipped:
+            kinds = sorted({s.reason for s in gen.skipped})
+            out.append(f"Skipped {len(gen.skipped)} character(s): " + "; ".join(kinds))
+        return out + list(gen.notes)
+
+    def char_choices(self, gen: Generation) -> list[tuple[str, int]]:
+        return [(f"{ch} ({self.seen_label(ch)})", i) for i, ch in enumerate(gen.chars)]
+
+    def attention(self, req: Request, index) -> dict:
+        """Everything the page needs to draw every layer's map for any query point of one glyph:
+        per layer q and k (N x d floats each), the mean attention received and the contribution.
+
+        The page computes softmax(K q) itself as the mouse moves; ``query_point`` computes the
+        same numbers on the server (a test keeps them equal)."""
+        gen = self.generation(req)
+        index = parse_index(index, len(gen.chars))
+        key = ("attention", req, index)
+        cached = self._views.get(key)
+        if cached is not None:
+            return json.loads(cached)
+        buf = io.BytesIO()
+        gen.generated[index].save(buf, format="PNG", compress_level=1)
+        payload = {
+            "char": gen.chars[index], "index": index, "size": gen.glyph_size,
+            "seen": self.st.is_training_char(gen.chars[index]),
+            "glyph": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+            "off": list(gen.disabled_layers),
+            "layers": [{"name": n, "resolution": c.resolution, "gamma": c.gamma, "d": c.q.shape[-1],
+                        "contribution": float(c.contribution[index]),
+                        "q": _b64(c.q[index].numpy()), "k": _b64(c.k[index].numpy()),
+                        "received": _b64(c.mean_received[index].numpy())}
+                       for n, c in gen.layers.items()],
+        }
+        self._views.put(key, json.dumps(payload))
+        return payload
+
+    def query_point(self, req: Request, index, x, y) -> dict:
+        """API: per layer, the (h, w) map of where glyph pixel (x, y) of character ``index`` looks."""
+        gen = self.generation(req)
+        index = parse_index(index, len(gen.chars))
+        point = parse_point(x, y, gen.glyph_size)
+        maps = gen.query_maps(index, *point) if gen.layers else {}
+        return {"char": gen.chars[index], "point": list(point),
+                "layers": {n: {"resolution": c.resolution, "gamma": c.gamma,
+                               "contribution": float(c.contribution[index]),
+                               "map": maps[n].round(6).tolist()} for n, c in gen.layers.items()}}
+
+    def zip_bytes(self, req: Request) -> bytes:
+        """Every glyph of a request as PNGs (source, generated, real): built when asked for."""
+        gen = self.generation(req)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for i, ch in enumerate(gen.chars):
+                for kind, img in (("source", gen.source[i]), ("generated", gen.generated[i]),
+                                  ("real", gen.target[i])):
+                    if img is not None:
+                        png = io.BytesIO()
+                        img.save(png, format="PNG")
+                        zf.writestr(f"{i:03d}_U+{ord(ch):04X}_{kind}.png", png.getvalue())
+        return buf.getvalue()
+
+    def metrics_markdown(self) -> str:
+        """The checkpoint's held-out metrics (``metrics.json`` beside the weights) as a table."""
+        path = self.st.directory / "metrics.json"
+        if not path.is_file():
+            return "_This checkpoint ships no held-out metrics._"
+        m = json.loads(path.read_text(encoding="utf-8"))
+        rows = [f"Held-out characters (never trained on): **{m['heldout_chars']}**.", "",
+                "| style | system | SSIM | L1 | ink IoU |", "|---|---|---|---|---|"]
+        for style, systems in m["styles"].items():
+            for label, v in systems.items():
+                rows.append(f"| {style} | {label} | {v['ssim']:.3f} | {v['l1']:.3f} | {v['ink_iou']:.3f} |")
+        return "\n".join(rows)
+
+
+def toggle_neighbours(req: Request, layers: Iterable[str]) -> list[Request]:
+    """The other layer combinations of ``req``, most likely next first: one layer flipped, then
+    every layer on, then the rest (2**L - 1 in all)."""
+    layers = list(layers)
+    current = set(req.disabled)
+    combos = [current ^ {n} for n in layers] + [set()]
+    combos += [set(c) for r in range(len(layers) + 1) for c in itertools.combinations(layers, r)]
+    out, seen = [], {frozenset(current)}
+    for c in combos:
+        if frozenset(c) not in seen:
+            seen.add(frozenset(c))
+            out.append(replace(req, disabled=tuple(n for n in layers if n in c)))
+    return out
+
+
+class Speculator:
+    """One daemon thread that computes the toggle combinations of recent requests ahead of time.
+
+    It runs a forward pass only while no visitor's generation is running (and checks again before
+    each one), newest request first; at most ``max_pending`` requests wait, older ones are dropped.
+    What it computes goes to the service's bounded cache like any generation."""
+
+    def __init__(self, service: DemoService, max_pending: int = 12, max_layers: int = 3):
+        self.svc = service
+        self.max_pending, self.max_layers = max_pending, max_layers
+        self._pending: OrderedDict[Request, None] = OrderedDict()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.computed = 0  # generations it made (for tests and the benchmark)
+
+    def after(self, req: Request) -> None:
+        layers = self.svc.st.layer_names
+        if not layers or len(layers) > self.max_layers:
+            return  # 2**L forward passes: not worth it beyond a few layers
+        with self._cond:
+            for nxt in reversed(toggle_neighbours(req, layers)):
+                self._pending.pop(nxt, None)
+                self._pending[nxt] = None  # newest (and most likely) last
+            while len(self._pending) > self.max_pending:
+                self._pending.popitem(last=False)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="speculator", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending))
+            self.svc.wait_until_idle()
+            with self._cond:
+                if not self._pending:
+                    continue
+                req, _ = self._pending.popitem(last=True)
+            if req in self.svc._generations:
+                continue
+            try:
+                self.svc.generation(req, speculative=True)
+                self.computed += 1
+            except Exception:  # a request that fails for a visitor fails for them, not here
+                pass
+
+    def idle(self) -> bool:
+        """True when nothing is pending (tests and benchmarks wait for this)."""
+        with self._cond:
+            return not self._pending
