@@ -3,16 +3,17 @@ port and driven with ``gradio_client``, as a remote user of the Space would."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import math
-import sys
+import threading
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from .support import LAYERS, STYLE, pixels, read_png, running_app  # noqa: E402
+from .support import LAYERS, STYLE, pixels, running_app
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,7 +28,7 @@ TEXT = "永和九年"
 # 80 distinct characters of the Thousand Character Classic, all in the source font
 THOUSAND = "天地玄黃宇宙洪荒日月盈昃辰宿列張寒來暑往秋收冬藏閏餘成歲律呂調陽雲騰致雨露結為霜金生麗水玉出崑岡劍號巨闕珠稱夜光果珍李柰菜重芥薑海鹹河淡鱗潛羽翔龍師火帝鳥官人皇"
 # outputs of /generate and /toggle
-SHEET, GALLERY, STATUS, DIFF, CHAR, PROBE, QUERY, RECEIVED, CONTRIB, SHEET_FILE, ZIP_FILE = range(11)
+SHEET, STATUS, CHAR, ATTENTION = range(4)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def client(url, tmp_path_factory):
 
 def generate(client, text=TEXT, style=STYLE, blend="(none)", weight=0.5, layers=LAYERS, api="/generate"):
     out = client.predict(text, style, blend, weight, list(layers), api_name=api)
-    assert len(out) == 11
+    assert len(out) == 4
     return out
 
 
@@ -52,8 +53,20 @@ def query(client, index=0, x=64.0, y=64.0, text=TEXT, style=STYLE, blend="(none)
     return client.predict(text, style, blend, weight, list(layers), index, x, y, api_name="/query_point")
 
 
-def glyph_arrays(out) -> list[np.ndarray]:
-    return [pixels(item["image"]) for item in out[GALLERY]]
+def glyph_arrays(out, row: int = 1) -> list[np.ndarray]:
+    """The glyphs of one sheet row (1: generated), cut out of the sheet by its layout."""
+    sheet, L = pixels(out[SHEET]["src"]), out[SHEET]["layout"]
+    cells = []
+    for j in range(len(out[SHEET]["chars"])):
+        block, col = divmod(j, L["per_row"])
+        x = L["label_width"] + col * (L["cell"] + L["pad"])
+        y = block * L["block_height"] + L["header"] + row * (L["cell"] + L["pad"])
+        cells.append(sheet[y:y + L["cell"], x:x + L["cell"]])
+    return cells
+
+
+def chars(out) -> list[str]:
+    return out[SHEET]["chars"]
 
 
 def assert_clear_error(excinfo, *expected: str):
@@ -75,35 +88,48 @@ def test_api_lists_the_three_endpoints(client):
     assert {"/generate", "/toggle", "/query_point"} <= set(endpoints)
 
 
-def test_generate_returns_pngs_one_glyph_per_character(first):
-    assert [item["caption"].split(" · ")[0] for item in first[GALLERY]] == list(TEXT)
+def test_generate_returns_one_sheet_and_the_attention_numbers(first, client):
+    assert chars(first) == list(TEXT)
     glyphs = glyph_arrays(first)
-    assert all(g.shape[:2] == (128, 128) for g in glyphs)
+    assert all(g.shape[:2] == (96, 96) for g in glyphs)
     assert all(g.std() > 0 for g in glyphs)  # ink, not blank squares
-    sheet = pixels(first[SHEET])
+    sheet = pixels(first[SHEET]["src"])
     assert sheet.shape[1] > sheet.shape[0]  # one column per character
-    read_png(first[SHEET_FILE])
+    assert first[SHEET]["layout"]["rows"] == 3  # source, generated, real
     assert f"**{len(TEXT)}** glyph(s)" in first[STATUS]
-    assert first[DIFF] == []  # nothing toggled, nothing to compare
     assert [c[1] for c in first[CHAR]["choices"]] == list(range(len(TEXT)))
-    read_png(first[PROBE])
-    assert len(first[QUERY]) == len(LAYERS) and len(first[RECEIVED]) == len(LAYERS)
-    assert all(name in first[CONTRIB] for name in LAYERS)
+    att = first[ATTENTION]
+    assert att["char"] == TEXT[0] and [layer["name"] for layer in att["layers"]] == LAYERS
+    for layer in att["layers"]:
+        n = layer["resolution"] ** 2
+        assert len(base64.b64decode(layer["q"])) == len(base64.b64decode(layer["k"])) == n * layer["d"] * 4
+        assert len(base64.b64decode(layer["received"])) == n * 4
+    # nothing in the response is a file: no file for two requests to race on
+    assert "path" not in json.dumps(first[SHEET]) and "/file=" not in json.dumps(first)
 
-    with zipfile.ZipFile(first[ZIP_FILE]) as zf:
-        names = zf.namelist()
-        assert names and all(n.endswith(".png") for n in names)
+
+def test_zip_is_built_when_asked_for(first, url):
+    """The sheet's ZIP button calls a server function; the ZIP holds the sheet's glyphs."""
+    import httpx
+
+    from .support import pixels as px
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    sheet_id = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sheet")
+    r = httpx.post(f"{url}gradio_api/component_server", timeout=60, json={
+        "data": first[SHEET]["request"], "component_id": sheet_id, "fn_name": "glyph_zip",
+        "session_hash": "test"})
+    r.raise_for_status()
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(r.json()["zip"]))) as zf:
+        names = sorted(zf.namelist())
         assert sum(n.endswith("_generated.png") for n in names) == len(TEXT)
         assert sum(n.endswith("_source.png") for n in names) == len(TEXT)
-        for n in names:
-            read_png(zf.read(n))
-        # the ZIP's generated glyphs are the gallery's
-        zipped = [_gray(pixels(zf.read(n))) for n in sorted(names) if n.endswith("_generated.png")]
-    assert all(np.array_equal(a, _gray(b)) for a, b in zip(zipped, glyph_arrays(first), strict=True))
+        zipped = [px(zf.read(n)) for n in names if n.endswith("_generated.png")]
+    assert all(z.shape == (128, 128) and z.std() > 0 for z in zipped)
 
 
 def _gray(a: np.ndarray) -> np.ndarray:
-    """Gallery images may come back as RGB(A); the glyphs are grey, so take one channel."""
+    """Sheet cells are RGB; the glyphs are grey, so take one channel."""
     return np.asarray(a[..., 0] if a.ndim == 3 else a, dtype=np.int16)
 
 
@@ -115,19 +141,47 @@ def test_toggle_changes_glyphs_and_back_restores_them(client, first):
     assert len(toggled) == len(base)
     changed = [float(np.abs(a - b).mean()) for a, b in zip(base, toggled)]
     assert max(changed) > 0.5, changed  # switching a layer off visibly changes the glyphs
-    assert len(off[DIFF]) == len(TEXT)  # difference view: one image per glyph
-    assert [d["caption"] for d in off[DIFF]] == list(TEXT)
-    assert all(pixels(d["image"]).ndim == 3 for d in off[DIFF])  # red/blue overlays: colour
+    assert off[SHEET]["layout"]["rows"] == 4  # + the difference row against every layer on
+    diff = glyph_arrays(off, row=3)
+    assert all(d.ndim == 3 and (d[..., 0] != d[..., 2]).any() for d in diff)  # red/blue: colour
     assert "switched off: 32x32" in off[STATUS]
-    assert len(off[QUERY]) == 1  # only the enabled layer's map
+    assert [layer["name"] for layer in off[ATTENTION]["layers"]] == ["16x16"]  # only the enabled layer
 
     none = generate(client, layers=[], api="/toggle")
-    assert len(none[DIFF]) == len(TEXT) and none[QUERY] == []
+    assert none[SHEET]["layout"]["rows"] == 4 and none[ATTENTION]["layers"] == []
 
     back = generate(client, layers=LAYERS, api="/toggle")
     restored = [_gray(a) for a in glyph_arrays(back)]
     assert all(np.array_equal(a, b) for a, b in zip(base, restored))
-    assert back[DIFF] == []
+    assert back[SHEET]["layout"]["rows"] == 3
+
+
+def test_identical_requests_at_the_same_moment_all_get_complete_images(url, first):
+    """The race of issue 13: every page load runs the same example, so identical requests arrive
+    together. Each must get the complete sheet and attention payload that a lone request gets."""
+    n, rounds = 12, 3
+    for r in range(rounds):
+        barrier, results, errors = threading.Barrier(n), [None] * n, []
+
+        def call(i):
+            try:
+                c = gradio_client.Client(url, verbose=False)
+                barrier.wait(30)
+                results[i] = generate(c, text=TEXT[: 2 + r])
+            except Exception as e:  # noqa: BLE001 - every failure is reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        alone = results[0]
+        for out in results:
+            assert out[SHEET]["src"] == alone[SHEET]["src"]
+            assert pixels(out[SHEET]["src"]).shape == pixels(alone[SHEET]["src"]).shape
+            assert out[ATTENTION] == alone[ATTENTION]
 
 
 def test_query_point_maps(client):
@@ -136,7 +190,7 @@ def test_query_point_maps(client):
     assert list(q["layers"]) == LAYERS
     for name, layer in q["layers"].items():
         m = np.asarray(layer["map"])
-        assert m.shape == (layer["resolution"],) * 2 == (int(name.split("x")[0]),) * 2
+        assert m.shape == (layer["resolution"],) * 2 and name == "{0}x{0}".format(layer["resolution"])
         assert (m >= 0).all() and m.sum() == pytest.approx(1.0, abs=1e-3)
         assert math.isfinite(layer["gamma"]) and layer["contribution"] >= 0
 
@@ -148,13 +202,13 @@ def test_query_point_maps(client):
     only = query(client, index=1, x=20, y=30, layers=["16x16"])
     assert list(only["layers"]) == ["16x16"]
     assert query(client, layers=[])["layers"] == {}
-    clamped = query(client, x=-50, y=1e6)  # outside the glyph: clamped onto it
-    assert clamped["point"] == [0.0, 127.0]
+    edge = query(client, x=0, y=128)  # the glyph's edges are inside
+    assert edge["point"] == [0.0, 128.0]
 
 
 def test_mixed_input_keeps_the_usable_characters(client):
     out = generate(client, text="永abc😀和")
-    assert [item["caption"][0] for item in out[GALLERY]] == ["永", "和"]
+    assert chars(out) == ["永", "和"]
     assert "Skipped 4" in out[STATUS] and "emoji" in out[STATUS] and "not a CJK" in out[STATUS]
     assert query(client, text="永abc😀和", index=1)["char"] == "和"
 
@@ -162,7 +216,9 @@ def test_mixed_input_keeps_the_usable_characters(client):
 def test_limit_of_64_characters(client):
     text = THOUSAND[:70]
     out = generate(client, text=text)
-    assert [item["caption"][0] for item in out[GALLERY]] == list(text[:64])
+    assert chars(out) == list(text[:64])
+    sheet = pixels(out[SHEET]["src"])
+    assert sheet.shape[1] < 2 * sheet.shape[0]  # wrapped into rows: not a thin strip
     assert "64" in out[STATUS] and "over the limit" in out[STATUS]
     assert "Skipped 6" in out[STATUS]
 
@@ -192,12 +248,18 @@ def test_bad_generate_inputs_give_clear_errors(client, api, args, expected):
     with pytest.raises(AppError) as excinfo:
         client.predict(*args, api_name=api)
     assert_clear_error(excinfo, *expected)
-    assert len(generate(client, text="永")[GALLERY]) == 1  # and the server still works
+    assert chars(generate(client, text="永")) == ["永"]  # and the server still works
 
 
 BAD_QUERY = [
-    pytest.param(dict(index=len(TEXT)), ["character index 4 out of range 0..3"], id="index-too-big"),
-    pytest.param(dict(index=-1), ["character index -1 out of range"], id="index-negative"),
+    pytest.param(dict(index=len(TEXT)), ["character index must be a number in [0, 3]", "4"], id="index-too-big"),
+    pytest.param(dict(index=-1), ["character index must be a number in [0, 3]"], id="index-negative"),
+    pytest.param(dict(index=10 ** 400), ["character index must be a number in [0, 3]"], id="index-huge"),
+    pytest.param(dict(index=1.5), ["character index must be an integer"], id="index-fraction"),
+    pytest.param(dict(x=10 ** 400), ["query point's x must be a number in [0, 128]"], id="x-huge"),
+    pytest.param(dict(y=-50), ["query point's y must be a number in [0, 128]"], id="y-negative"),
+    pytest.param(dict(blend="AR PL UKai", weight=10 ** 400), ["blend weight must be a number in [0, 1]"],
+                 id="weight-huge"),
     pytest.param(dict(style="Comic Sans"), ["unknown style 'Comic Sans'"], id="style"),
     pytest.param(dict(layers=["64x64"]), ["unknown attention layer", "64x64"], id="layer"),
     pytest.param(dict(blend="AR PL UKai", weight=-0.5), ["blend weight must be a number in [0, 1]"],
@@ -219,7 +281,7 @@ def test_bad_query_inputs_give_clear_errors(client, kwargs, expected):
     ("generate", [TEXT, STYLE, "AR PL UKai", float("nan"), LAYERS], "blend weight must be a number in [0, 1]"),
     ("toggle", [TEXT, STYLE, "AR PL UKai", float("nan"), LAYERS], "blend weight must be a number in [0, 1]"),
     ("query_point", [TEXT, STYLE, "AR PL UKai", float("nan"), LAYERS, 0, 1, 1], "blend weight must be"),
-    ("query_point", [TEXT, STYLE, "(none)", 0.5, LAYERS, 0, float("nan"), 1], "query point must be two numbers"),
+    ("query_point", [TEXT, STYLE, "(none)", 0.5, LAYERS, 0, float("nan"), 1], "query point's x must be a number"),
 ], ids=["generate", "toggle", "query-weight", "query-point"])
 def test_nan_gives_a_clear_error(client, url, api, data, expected):
     """NaN over the REST API. gradio_client cannot send it (httpx refuses non-JSON floats before the
@@ -236,4 +298,4 @@ def test_nan_gives_a_clear_error(client, url, api, data, expected):
     assert events[0] == "event: error", stream
     message = json.loads(events[1].removeprefix("data:"))["error"]
     assert expected in message and "Traceback" not in message
-    assert len(generate(client, text="永")[GALLERY]) == 1
+    assert chars(generate(client, text="永")) == ["永"]

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 
@@ -30,11 +31,26 @@ SCREENSHOT = REPO / "docs" / "screenshot.png"
 TEXT = "天地玄黃宇"
 WAIT_MS = 45_000  # generous: two CPU cores shared with other work
 
-SRCS = "sel => [...document.querySelectorAll(sel)].map(e => e.src)"
-CHANGED = """([sel, old, n]) => {
-    const now = [...document.querySelectorAll(sel)].map(e => e.src);
-    return now.length === n && now.every(s => s && !s.startsWith('blob:')) &&
-           JSON.stringify(now) !== JSON.stringify(old);
+SHEET_SRC = "() => { const i = document.querySelector('#sheet img.ga-sheet-img'); return i ? i.src : null; }"
+PAINTED = """old => {
+    const i = document.querySelector('#sheet img.ga-sheet-img');
+    return i && i.complete && i.naturalWidth > 0 && i.src !== old;
+}"""
+READY = """want => { const a = window.glyphAttention; return a && a.dataset.ready === want; }"""
+
+
+MOVE_FOR_A_SECOND = """async () => {
+    const canvas = document.querySelector('#attention canvas.ga-query');
+    const box = canvas.getBoundingClientRect(), el = window.glyphAttention;
+    const start = Number(el.dataset.redraws), t0 = performance.now();
+    let i = 0;
+    while (performance.now() - t0 < 1000) {
+        canvas.dispatchEvent(new MouseEvent('mousemove', {bubbles: true,
+            clientX: box.left + 10 + (i * 7) % 230, clientY: box.top + 10 + (i * 5) % 230}));
+        i++;
+        await new Promise(r => requestAnimationFrame(() => r()));
+    }
+    return {redraws: Number(el.dataset.redraws) - start, seconds: (performance.now() - t0) / 1000, moves: i};
 }"""
 
 
@@ -44,29 +60,43 @@ def url():
         yield base
 
 
+def launch(p):
+    return p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+
+
+def open_page(browser, url):
+    """A page in a context of its own: its own cookies and Gradio session, like another visitor."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(WAIT_MS)
+    # nothing but the app: no web fonts or analytics from the internet
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith(url.rstrip("/")) or route.request.url.startswith("data:")
+               else route.abort())
+    return page
+
+
 @pytest.fixture(scope="module")
-def page(url):
+def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        b = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            # nothing but the app: no web fonts or analytics from the internet
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith(url.rstrip("/")) or route.request.url.startswith("data:")
-                       else route.abort())
-            yield page
+            yield b
         finally:
-            browser.close()
+            b.close()
 
 
-def srcs(page, sel: str) -> list[str]:
-    return page.evaluate(SRCS, sel)
+@pytest.fixture(scope="module")
+def page(browser, url):
+    return open_page(browser, url)
 
 
-def wait_changed(page, sel: str, old: list[str], n: int) -> list[str]:
-    page.wait_for_function(CHANGED, arg=[sel, old, n], timeout=WAIT_MS)
-    return srcs(page, sel)
+def sheet_src(page) -> str | None:
+    return page.evaluate(SHEET_SRC)
+
+
+def wait_painted(page, old: str | None) -> str:
+    page.wait_for_function(PAINTED, arg=old, timeout=WAIT_MS)
+    return sheet_src(page)
 
 
 def test_click_through_the_app(page, url):
@@ -76,50 +106,118 @@ def test_click_through_the_app(page, url):
     box.wait_for()
     initial = box.input_value()
     assert initial
-    first = wait_changed(page, "#gallery img", [], len(initial))
+    first = wait_painted(page, None)
     page.locator("#status").get_by_text("glyph(s)").wait_for()
+    page.wait_for_function(READY, arg=f"{initial[0]}:32x32,16x16")
 
     # type new characters and press Generate
     box.fill("")
     box.press_sequentially(TEXT)
     assert box.input_value() == TEXT
     page.locator("#generate").click()
-    generated = wait_changed(page, "#gallery img", first, len(TEXT))
-    assert len(generated) == len(TEXT) == 5
-    assert page.locator("#gallery .caption-label").first.inner_text().startswith(TEXT[0])
+    generated = wait_painted(page, first)
     assert f"**{len(TEXT)}**" not in page.locator("#status").inner_text()  # markdown rendered
     page.locator("#status").get_by_text(f"{len(TEXT)} glyph(s)").wait_for()
+    page.wait_for_function(READY, arg=f"{TEXT[0]}:32x32,16x16")
 
     # untick the first attention layer: the glyphs are generated again, differently
     boxes = page.locator("#layers input[type=checkbox]")
     assert boxes.count() == 2 and all(boxes.nth(i).is_checked() for i in range(2))
     boxes.nth(0).uncheck()
-    toggled = wait_changed(page, "#gallery img", generated, len(TEXT))
-    assert set(toggled).isdisjoint(generated)  # every glyph changed
+    toggled = wait_painted(page, generated)
     page.locator("#status").get_by_text("Attention switched off: 32x32").wait_for()
+    page.wait_for_function(READY, arg=f"{TEXT[0]}:16x16")  # only the enabled layer's map
 
-    # tick it again: the same glyphs as before (same bytes, so the same content-addressed URLs)
+    # tick it again: the very same sheet as before
     boxes.nth(0).check()
-    restored = wait_changed(page, "#gallery img", toggled, len(TEXT))
+    restored = wait_painted(page, toggled)
     assert restored == generated
 
-    # the Attention tab: clicking the probe glyph moves the query point and redraws the maps
-    page.get_by_role("tab", name="Attention").click()
-    probe = page.locator("#probe img")
-    probe.wait_for(state="visible")
-    page.wait_for_function("sel => document.querySelectorAll(sel).length === 2", arg="#query img")
-    before = srcs(page, "#query img")
-    probe_before = probe.get_attribute("src")
-    probe.click(position={"x": 60, "y": 70})
-    after = wait_changed(page, "#query img", before, 2)
-    assert set(after).isdisjoint(before)
-    assert probe.get_attribute("src") != probe_before  # the crosshair moved
+    # click the third generated glyph in the sheet: the attention panel shows that character
+    sheet = page.locator("#sheet img.ga-sheet-img")
+    sheet.scroll_into_view_if_needed()
+    box = sheet.bounding_box()
+    natural = page.evaluate("() => { const i = document.querySelector('#sheet img.ga-sheet-img');"
+                            " return [i.naturalWidth, i.naturalHeight]; }")
+    scale = box["width"] / natural[0]
+    L = page.evaluate("() => window.glyphSheet.sheetView().layout")
+    x = (L["label_width"] + 2 * (L["cell"] + L["pad"]) + L["cell"] / 2) * scale
+    y = (L["header"] + (L["cell"] + L["pad"]) + L["cell"] / 2) * scale
+    sheet.click(position={"x": x, "y": y})
+    page.wait_for_function(READY, arg=f"{TEXT[2]}:32x32,16x16")
+    assert TEXT[2] in page.locator("#char input").input_value()
+
+    # hover: every layer's map follows the mouse, drawn in the page with no request per move
+    canvas = page.locator("#attention canvas.ga-query").first
+    canvas.scroll_into_view_if_needed()
+    cb = canvas.bounding_box()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    start = int(page.evaluate("() => window.glyphAttention.dataset.redraws"))
+    t0 = page.evaluate("() => performance.now()")
+    moves = 60
+    for i in range(moves):
+        page.mouse.move(cb["x"] + 20 + 3 * i, cb["y"] + 30 + 2 * i)
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+    elapsed = (page.evaluate("() => performance.now()") - t0) / 1000
+    redraws = int(page.evaluate("() => window.glyphAttention.dataset.redraws")) - start
+    assert requests == [], requests  # 0 requests per move
+    assert redraws >= moves * 0.9, (redraws, elapsed)
+    # the page's own rate: one synthetic mouse move per animation frame for a second
+    rate = page.evaluate(MOVE_FOR_A_SECOND)
+    assert rate["redraws"] / rate["seconds"] >= 30, rate
+    assert requests == [], requests
+    # click pins the point; leaving the canvas goes back to it
+    canvas.click(position={"x": 64, "y": 80})
+    page.mouse.move(0, 0)
+    page.wait_for_function("() => document.querySelector('#attention .ga-point').textContent"
+                           ".includes('(32, 40) · pinned')")
 
     # screenshots: the test's artefact, and the README's picture
-    page.wait_for_timeout(300)  # let the images finish painting
+    page.mouse.move(cb["x"] + 64, cb["y"] + 80)
+    page.wait_for_timeout(300)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "app.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_browser_maps_equal_the_query_point_api(page, url):
+    """The maps the page draws (computed in JavaScript from q and k) are the server's maps."""
+    from gradio_client import Client
+
+    page.goto(url)
+    text = page.locator("#text textarea").input_value()
+    page.wait_for_function(READY, arg=f"{text[0]}:32x32,16x16")
+    client = Client(url, verbose=False)
+    for x, y in [(20.0, 30.0), (64.0, 64.0), (127.5, 3.0), (0.0, 128.0)]:
+        browser = page.evaluate("([x, y]) => window.glyphAttention.glyphMaps(x, y)", [x, y])
+        api = client.predict(text, "LXGW WenKai", "(none)", 0.5, ["32x32", "16x16"], 0, x, y,
+                             api_name="/query_point")
+        for name, layer in api["layers"].items():
+            want = np.asarray(layer["map"]).ravel()
+            got = np.asarray(browser[name])
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, atol=2e-6, err_msg=f"{name} at {(x, y)}")
+
+
+def test_many_browsers_opening_the_page_at_once_all_see_every_glyph(browser, url):
+    """The race of issue 13: every page load runs the same example at the same moment."""
+    broken = []
+    for _ in range(2):
+        pages = [open_page(browser, url) for _ in range(6)]
+        for pg in pages:
+            pg.goto(url, wait_until="commit")
+        for pg in pages:
+            pg.wait_for_function(PAINTED, arg=None, timeout=WAIT_MS)
+            ok = pg.evaluate("""() => {
+                const i = document.querySelector('#sheet img.ga-sheet-img');
+                return i.complete && i.naturalWidth === Number(i.getAttribute('width'));
+            }""")
+            pg.wait_for_function("() => window.glyphAttention && window.glyphAttention.dataset.ready")
+            if not ok:
+                broken.append(pg.evaluate(SHEET_SRC)[:80])
+            pg.context.close()
+    assert broken == []

@@ -14,6 +14,7 @@ Three rules keep it live and safe under many visitors:
 
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import itertools
@@ -329,6 +330,8 @@ class Speculator:
         self._pending: OrderedDict[Request, None] = OrderedDict()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._working = False
         self.computed = 0  # generations it made (for tests and the benchmark)
 
     def after(self, req: Request) -> None:
@@ -341,29 +344,46 @@ class Speculator:
                 self._pending[nxt] = None  # newest (and most likely) last
             while len(self._pending) > self.max_pending:
                 self._pending.popitem(last=False)
-            if self._thread is None:
+            if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name="speculator", daemon=True)
                 self._thread.start()
+                atexit.register(self.stop)  # never leave the interpreter inside a forward pass
             self._cond.notify()
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending))
-            self.svc.wait_until_idle()
+                self._cond.wait_for(lambda: bool(self._pending) or self._stopping)
+            while not self.svc.wait_until_idle(timeout=0.5):
+                if self._stopping:
+                    return
             with self._cond:
+                if self._stopping:
+                    return
                 if not self._pending:
                     continue
                 req, _ = self._pending.popitem(last=True)
-            if req in self.svc._generations:
-                continue
+                self._working = True
             try:
-                self.svc.generation(req, speculative=True)
-                self.computed += 1
+                if req not in self.svc._generations:
+                    self.svc.generation(req, speculative=True)
+                    self.computed += 1
             except Exception:  # a request that fails for a visitor fails for them, not here
                 pass
+            finally:
+                with self._cond:
+                    self._working = False
 
     def idle(self) -> bool:
-        """True when nothing is pending (tests and benchmarks wait for this)."""
+        """True when nothing is pending or running (tests and benchmarks wait for this)."""
         with self._cond:
-            return not self._pending
+            return not self._pending and not self._working
+
+    def stop(self) -> None:
+        """Finish the forward pass in flight, drop the rest, and end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

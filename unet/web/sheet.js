@@ -31,3 +31,6 @@ element.addEventListener("click", async e => {
     trigger("select", {index: index});
   }
 });
+// for tests and curious users: what the sheet shows (chars, layout, request)
+element.sheetView = () => props.value;
+window.glyphSheet = element;
