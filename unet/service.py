@@ -71,7 +71,7 @@ class DemoService:
     """Shared by all sessions: the stylizer, a bounded cache of finished generations and of encoded
     views, and the speculator. Its state is a pure function of the requests it has seen."""
 
-    def __init__(self, stylizer: Stylizer, cache_bytes: int = 192 * MiB, cache_entries: int = 256,
+    def __init__(self, stylizer: Stylizer, cache_bytes: int = 64 * MiB, cache_entries: int = 256,
                  speculate: bool = True):
         self.st = stylizer
         self._generations: BoundedCache[Generation] = BoundedCache(cache_entries, cache_bytes,
