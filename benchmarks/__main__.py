@@ -14,7 +14,10 @@ Tables:
   5. training throughput with / without attention (unet/train.py's step, both models in this
      process, steps alternating), and the peak memory of one 256 px training step with attention
      at 64x64 (a fresh process per row);
-  6. throughput with 8 concurrent Gradio clients.
+  6. throughput with 8 concurrent Gradio clients;
+  7. the live loop in a real browser (Playwright + Debian's chromium): Generate and a toggle until
+     the sheet is painted, the attention map's redraw rate while the mouse moves, 8 browsers
+     opening the page at once, and the server's memory after hundreds of sessions.
 
 Memory is the process's peak resident set size (``VmHWM`` from ``/proc/self/status``, reset before the
 measured call by writing ``5`` to ``/proc/self/clear_refs``, after ``malloc_trim(0)`` so freed heap
@@ -45,8 +48,8 @@ from pathlib import Path
 from . import attention_kernels, gradio_api, stylizer, training
 from .measure import REPO, Report, loadavg, machine_description, md_table
 
-TABLES = {1, 2, 3, 4, 5, 6}
-SERVER_TABLES = {4, 6}
+TABLES = {1, 2, 3, 4, 5, 6, 7}
+SERVER_TABLES = {4, 6, 7}
 
 
 def summary(results: dict) -> str:
@@ -66,7 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="smoke test: --quick with tiny kernels and models (numbers mean nothing)")
     p.add_argument("--checkpoint", type=Path, help="the engine's checkpoint (default: the shipped one)")
     p.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="markdown file to write ('' = none)")
-    p.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated table numbers to run")
+    p.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated table numbers to run")
     args = p.parse_args(argv)
     args.quick = args.quick or args.tiny
     try:
@@ -74,9 +77,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     except ValueError:
         p.error(f"--only takes table numbers, e.g. 1,3; got {args.only!r}")
     if not args.only or args.only - TABLES:
-        p.error(f"--only takes table numbers from 1 to 6; got {sorted(args.only)}")
+        p.error(f"--only takes table numbers from 1 to 7; got {sorted(args.only)}")
     if args.checkpoint and args.only & SERVER_TABLES:
-        p.error("tables 4 and 6 serve the shipped checkpoint through app.py: with --checkpoint, "
+        p.error("tables 4, 6 and 7 serve the shipped checkpoint through app.py: with --checkpoint, "
                 "choose from --only 1,2,3,5")
     return args
 
@@ -123,6 +126,10 @@ def main(argv: list[str] | None = None) -> None:
                 t4 = results[4]
                 single = t4[gradio_api.GENERATE + gradio_api.NO_DOWNLOAD][0] if t4 else float("nan")
                 table_concurrency(rep, args.quick, st, server, single)
+            if 7 in only:
+                from .live_loop import table_live
+
+                results[7] = table_live(rep, args.quick, st, server)
     rep.add(summary(results), 0.5)
     rep.add(f"_Total benchmark wall time: {time.perf_counter() - t_start:.0f} s; load average at the end: "
             f"{loadavg()}._", 99)

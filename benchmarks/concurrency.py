@@ -56,6 +56,7 @@ def table_concurrency(rep: m.Report, quick: bool, st: Stylizer, server, single_p
          "latency p50 ms", "latency p95 ms"], rows) + (
         "\n\nEach client is a thread with its own `gradio_client.Client` (own session, "
         "download_files=False) making sequential /generate requests, each for a new 8-character text. Every "
-        "model event shares one concurrency group with limit 1, so requests queue and latency ≈ "
-        f"clients × service time. {m.load_note(load0)}"
+        "model event shares one concurrency group (app.py's `concurrency_limit` generations at a time), "
+        "so requests queue and latency ≈ clients × service time ÷ that limit. "
+        f"{m.load_note(load0)}"
         + (f" First error: `{errors[0][:200]}`" if errors else "")), 6, t_table)

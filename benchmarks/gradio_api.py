@@ -70,18 +70,16 @@ def table_gradio(rep: m.Report, quick: bool, st: Stylizer, server, startup_s: fl
         "client is in the benchmark process on the same 2 cores. Each round times the bare forward "
         "(8 pre-rendered glyphs, in the benchmark process while the server idles, with this "
         f"process's {torch.get_num_threads()} intra-op threads and with 1; '÷ bare' uses the first), "
-        "then /generate "
-        "(all layers on), /toggle (first layer off; the all-on generation is reused from session "
-        "state for the difference view, so one forward), /query_point. By default `gradio_client` "
-        "downloads every file output (sheet, gallery glyphs, probe, query and received maps, PNG "
-        "and ZIP downloads), one HTTP GET each; the download_files=False rows show the server "
-        "side alone. /query_point takes no session state: unless the app keeps recent generations, it "
-        "regenerates the whole request (forward with capture) before reading one map; "
-        "in the UI the page computes a click's maps itself from q and k (the same work on the server: "
-        "the query_maps row of table 3). Every "
-        "round uses new 8-character texts (one per client), so no timed /generate or /toggle can be "
-        "served from a cache of finished generations; /query_point asks about the text that the "
-        f"round's /generate just made, as a click would. {m.load_note(load0)}"), 4, t_table)
+        "then /generate (all layers on), /toggle (first layer off), /query_point. The app sends the "
+        "sheet inside the response (a PNG data URI) and the attention panel as numbers, so there are no "
+        "files for `gradio_client` to download; the download_files=False rows are kept to show that. "
+        "Every round uses new 8-character texts (one per client), so no timed /generate can be served "
+        "from a cache of finished generations; after a /generate the app's speculator computes the other "
+        "layer combinations of that text while no request runs, so a /toggle may be answered from its "
+        "cache, as for a visitor. /query_point asks about the text that the round's /generate just made, "
+        "as a click would, and reads the kept generation; in the UI the page computes a click's maps "
+        "itself from q and k (the same work on the server: the query_maps row of table 3). "
+        f"{m.load_note(load0)}"), 4, t_table)
     return {k: (m.p50(v), m.p95(v)) for k, v in samples.items()}
 
 

@@ -163,11 +163,11 @@ def test_identical_requests_at_the_same_moment_all_get_complete_images(url, firs
     for r in range(rounds):
         barrier, results, errors = threading.Barrier(n), [None] * n, []
 
-        def call(i):
+        def call(i, barrier=barrier, results=results, errors=errors, text=TEXT[: 2 + r]):
             try:
                 c = gradio_client.Client(url, verbose=False)
                 barrier.wait(30)
-                results[i] = generate(c, text=TEXT[: 2 + r])
+                results[i] = generate(c, text=text)
             except Exception as e:  # noqa: BLE001 - every failure is reported below
                 errors.append(repr(e))
 

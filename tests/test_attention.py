@@ -118,4 +118,4 @@ def test_free_standing_layer_has_no_name():
     layer = SelfAttention(8)
     assert layer.resolution is None
     with pytest.raises(ValueError, match="resolution"):
-        layer.name
+        _ = layer.name

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
-
 import pytest
 
-from .support import REPO, running_app  # noqa: E402
+from benchmarks.live_loop import ARGS, CHROMIUM, MOVE_FOR_A_SECOND, PAINTED, SHEET_SRC
+
+from .support import REPO, running_app
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,39 +19,16 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
 ]
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "tests" / "artifacts"
 SCREENSHOT = REPO / "docs" / "screenshot.png"
 TEXT = "天地玄黃宇"
 WAIT_MS = 45_000  # generous: two CPU cores shared with other work
 
-SHEET_SRC = "() => { const i = document.querySelector('#sheet img.ga-sheet-img'); return i ? i.src : null; }"
-PAINTED = """old => {
-    const i = document.querySelector('#sheet img.ga-sheet-img');
-    return i && i.complete && i.naturalWidth > 0 && i.src !== old;
-}"""
 READY = """want => { const a = window.glyphAttention; return a && a.dataset.ready === want; }"""
-
-
-MOVE_FOR_A_SECOND = """async () => {
-    const canvas = document.querySelector('#attention canvas.ga-query');
-    const box = canvas.getBoundingClientRect(), el = window.glyphAttention;
-    const start = Number(el.dataset.redraws), t0 = performance.now();
-    let i = 0;
-    while (performance.now() - t0 < 1000) {
-        canvas.dispatchEvent(new MouseEvent('mousemove', {bubbles: true,
-            clientX: box.left + 10 + (i * 7) % 230, clientY: box.top + 10 + (i * 5) % 230}));
-        i++;
-        await new Promise(r => requestAnimationFrame(() => r()));
-    }
-    return {redraws: Number(el.dataset.redraws) - start, seconds: (performance.now() - t0) / 1000, moves: i};
-}"""
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from .support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
 
 import unet.data
 from unet.charsets import load_charset
 from unet.data import GlyphPairs, build_dataset, paired_jitter, parse_font_arg, split_heldout
 from unet.glyphs import Font, FontSpec, image_to_array
+
+from .support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
 
 
 def fake_render(calls):

@@ -5,12 +5,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from .support import TINY_HELDOUT
 
 from unet.checkpoint import load_generator
 from unet.data import GlyphPairs
 from unet.evaluate import evaluate, generate_unit, main, markdown_table
 from unet.metrics import INK_THRESHOLD, glyph_metrics
+
+from .support import TINY_HELDOUT
 
 METRIC_KEYS = {"l1", "rmse", "ssim", "ink_iou", "n"}
 

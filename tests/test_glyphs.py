@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from .support import NOTO_TTC, require_font
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
@@ -24,6 +23,8 @@ from unet.glyphs import (
     is_cjk_ideograph,
     split_text,
 )
+
+from .support import NOTO_TTC, require_font
 
 
 @pytest.fixture(scope="module")

@@ -139,7 +139,7 @@ def test_attention_payload_is_what_the_page_needs(svc):
     req = svc.request("永和九", "WenKai", None, 0, LAYERS)
     gen = svc.generation(req)
     p = svc.attention(req, 1)
-    assert p["char"] == "和" and p["size"] == 64 and [l["name"] for l in p["layers"]] == LAYERS
+    assert p["char"] == "和" and p["size"] == 64 and [layer["name"] for layer in p["layers"]] == LAYERS
     assert pixels(p["glyph"]).shape == (64, 64)
     for layer in p["layers"]:
         cap = gen.layers[layer["name"]]

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import unet
-from unet.checkpoint import CheckpointError, save_generator
+from unet.checkpoint import CheckpointError
 from unet.data import DEFAULT_SOURCE
 from unet.glyphs import FontError, find_font_file
 from unet.hooks import attention_hooks
@@ -66,6 +66,7 @@ def test_capture_one_map_per_layer_rows_sum_to_one(st):
     assert list(out.layers) == st.layer_names == ["16x16", "8x8"]
     for name, cap in out.layers.items():
         r = cap.resolution
+        assert name == f"{r}x{r}"
         assert cap.mean_received.shape == (len(TEXT), r, r)
         # the mean of row-stochastic rows sums to 1
         assert torch.allclose(cap.mean_received.sum((1, 2)), torch.ones(len(TEXT)), atol=1e-4)

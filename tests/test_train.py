@@ -7,11 +7,12 @@ import sys
 
 import pytest
 import torch
-from .support import REPO, read_jsonl, train_args
 
 from unet import attention_layers
 from unet.checkpoint import load_generator
 from unet.train import lr_factor, main, parse_attention
+
+from .support import REPO, read_jsonl, train_args
 
 
 def test_smoke_run_writes_everything(tiny_run, tiny_dataset):

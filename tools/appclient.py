@@ -132,11 +132,27 @@ def app_choices(url: str) -> tuple[list[str], list[str]]:
     return styles, layers
 
 
-def gallery_items(outcome: Outcome) -> list[dict]:
-    """The 'Generated glyphs' gallery of a /generate or /toggle result."""
-    if not outcome.ok or not isinstance(outcome.data, (list, tuple)) or len(outcome.data) < 2:
-        return []
-    return list(outcome.data[1] or [])
+SHEET, STATUS = 0, 1  # outputs of /generate and /toggle: the sheet view, the status markdown, ...
+
+
+def sheet_view(outcome: Outcome) -> dict:
+    """The sheet of a /generate or /toggle result: ``{"src": PNG data URI, "chars": [...], ...}``."""
+    if not outcome.ok or not isinstance(outcome.data, (list, tuple)) or len(outcome.data) <= STATUS:
+        return {}
+    view = outcome.data[SHEET]
+    return view if isinstance(view, dict) else {}
+
+
+def sheet_chars(outcome: Outcome) -> list[str]:
+    """The characters a /generate or /toggle result drew, in order."""
+    return list(sheet_view(outcome).get("chars") or [])
+
+
+def status_text(outcome: Outcome) -> str:
+    """The status line of a /generate or /toggle result (what was drawn, skipped and why)."""
+    if not outcome.ok or not isinstance(outcome.data, (list, tuple)) or len(outcome.data) <= STATUS:
+        return ""
+    return str(outcome.data[STATUS] or "")
 
 
 def glyph_count(outcome: Outcome) -> int:
@@ -144,21 +160,25 @@ def glyph_count(outcome: Outcome) -> int:
         return 0
     if isinstance(outcome.data, dict):  # /query_point: one character
         return 1 if outcome.data.get("char") else 0
-    return len(gallery_items(outcome))
+    return len(sheet_chars(outcome))
 
 
-def fetch_png(http, item) -> np.ndarray:  # noqa: F821
+def fetch_png(http, image) -> np.ndarray:  # noqa: F821
+    """A PNG from a data URI, a served file ({"url": ...}) or a local path, as a numpy array."""
+    import base64
+
     import numpy as np
     from PIL import Image
 
-    img = item.get("image", item) if isinstance(item, dict) else item
-    url = img.get("url") if isinstance(img, dict) else None
-    if url:
+    url = image.get("url") if isinstance(image, dict) else None
+    if isinstance(image, str) and image.startswith("data:"):
+        data = base64.b64decode(image.split(",", 1)[1])
+    elif url:
         r = http.get(url, timeout=60)
         r.raise_for_status()
         data = r.content
     else:  # a local path (a client that downloads files, or an in-process check)
-        data = Path(img["path"] if isinstance(img, dict) else img).read_bytes()
+        data = Path(image["path"] if isinstance(image, dict) else image).read_bytes()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"not a PNG: {data[:16]!r}")
     return np.asarray(Image.open(io.BytesIO(data)))
@@ -168,25 +188,24 @@ def fetch_png(http, item) -> np.ndarray:  # noqa: F821
 class Signature:
     """What must be identical between a request run alone and the same request under load."""
 
-    glyphs: list  # numpy arrays, one per generated glyph
-    captions: list[str]
+    sheet: object  # numpy array: the sheet with every glyph (source, generated, real, differences)
+    chars: list[str]
     status: str
 
     def diff(self, other: Signature) -> str | None:
         import numpy as np
 
-        if self.captions != other.captions:
-            return f"captions differ: {self.captions} != {other.captions}"
+        if self.chars != other.chars:
+            return f"characters differ: {self.chars} != {other.chars}"
         if self.status != other.status:
             return f"status differs: {self.status!r} != {other.status!r}"
-        for i, (a, b) in enumerate(zip(self.glyphs, other.glyphs)):
-            if a.shape != b.shape or not np.array_equal(a, b):
-                n = int((a != b).sum()) if a.shape == b.shape else -1
-                return f"glyph {i} ({self.captions[i]}) differs in {n} pixel values"
+        a, b = self.sheet, other.sheet
+        if a.shape != b.shape or not np.array_equal(a, b):
+            n = int((a != b).sum()) if a.shape == b.shape else -1
+            return f"the sheet differs in {n} pixel values"
         return None
 
 
 def signature(http, outcome: Outcome) -> Signature:
-    items = gallery_items(outcome)
-    return Signature([fetch_png(http, it) for it in items], [it.get("caption") for it in items],
-                     str(outcome.data[2]))
+    return Signature(fetch_png(http, sheet_view(outcome).get("src")), sheet_chars(outcome),
+                     status_text(outcome))

@@ -3,16 +3,16 @@
     python -m tools.stress [--clients 16] [--requests 50] [--soak 1000] [--url URL]
 
 Without ``--url`` the app is started here (``python app.py`` on a free port, with a fresh
-GRADIO_TEMP_DIR and TMPDIR, so the Gradio cache and the app's download dir are this run's alone).
+GRADIO_TEMP_DIR and TMPDIR, so the Gradio cache and the app's temporary files are this run's alone).
 
 1. Bad-input matrix: every case goes through ``gradio_client`` (or, for values JSON cannot carry
    from the client such as NaN, a raw request to the same endpoint). Each must give a result or a
    clear message, never a traceback; the server must answer a good request after each one.
 2. Concurrency: N threads, each with its own ``Client``, send M requests (styles, blends, layer
-   toggles; deterministic per (client, i)). Every response's glyph images are downloaded and compared
-   pixel for pixel with the same request run alone beforehand.
+   toggles; deterministic per (client, i)). Every response's sheet (one PNG with every glyph) is
+   compared pixel for pixel with the same request run alone beforehand, with its characters and status.
 3. Soak: K requests in a row with varying text; server RSS and the sizes of the Gradio cache and the
-   download dir are sampled along the way.
+   app's TMPDIR are sampled along the way.
 
 Exit status 0 when every target is met (no errors, tracebacks or mismatches; RSS growth within
 ``--rss-limit-mb``), 1 otherwise. ``--json PATH`` writes every figure.
@@ -46,15 +46,17 @@ from .appclient import (
     Outcome,
     app_choices,
     call,
-    gallery_items,
     glyph_count,
     make_client,
     raw_call,
+    sheet_chars,
+    status_text,
 )
 from .stress_load import print_concurrency, print_soak, rss_bytes, run_concurrency, run_soak
 
-__all__ = ["LAYERS", "STYLES", "Case", "CaseResult", "Outcome", "Server", "bad_input_cases", "call",
-           "gallery_items", "main", "make_client", "run_case", "run_concurrency", "run_matrix", "run_soak"]
+__all__ = ["LAYERS", "STYLES", "Case", "CaseResult", "Outcome", "Server", "bad_input_cases", "call", "main",
+           "make_client", "run_case", "run_concurrency", "run_matrix", "run_soak", "sheet_chars",
+           "status_text"]
 
 GOOD_TEXT = "永"
 
@@ -127,7 +129,7 @@ def bad_input_cases(styles: list[str], layers: list[str], quick: bool = False) -
         raw("layers null", "/generate", ["永和", s, "(none)", 0.5, None], "rejected"),
         raw("layers a string", "/generate", ["永和", s, "(none)", 0.5, L[0]], "error"),
         raw("missing arguments", "/generate", ["永和"], "rejected"),
-        qp("query x=-50, y=1e9", "result", x=-50.0, y=1e9),
+        qp("query x=-50, y=1e9", "error", x=-50.0, y=1e9),
         qp("query index 99", "error", index=99),
         qp("query index -1", "error", index=-1),
         qp("query index 'abc'", "error", index="abc"),
@@ -176,8 +178,7 @@ def run_case(client, url: str, case: Case, style: str = STYLES[0]) -> CaseResult
     n = glyph_count(out)
     note = ""
     if out.ok and case.api != "/query_point":
-        status = str(out.data[2]) if len(out.data) > 2 else ""
-        note = status.replace("\n", " ")
+        note = status_text(out).replace("\n", " ")
     elif out.ok:
         note = f"char {out.data.get('char')!r} at point {out.data.get('point')}"
     is_alive = alive(client, style)
@@ -243,8 +244,7 @@ class Server:
     def __init__(self, keep: bool = False, startup_timeout: float = 600):
         self.root = Path(tempfile.mkdtemp(prefix="glyph-stress-"))
         self.cache_dir = self.root / "gradio"
-        self.tmp_dir = self.root / "tmp"  # tempfile.gettempdir() of the app: DOWNLOAD_DIR lives here
-        self.download_dir = self.tmp_dir / "glyph-attention-downloads"
+        self.tmp_dir = self.root / "tmp"  # tempfile.gettempdir() of the app
         self.log_path = self.root / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", help="a running app; default: start one here")
     ap.add_argument("--pid", type=int, help="with --url: the server's pid (default: who listens on the port)")
     ap.add_argument("--cache-dir", type=Path, help="with --url: its GRADIO_TEMP_DIR")
-    ap.add_argument("--download-dir", type=Path, help="with --url: its download dir")
+    ap.add_argument("--tmp-dir", type=Path, help="with --url: its TMPDIR (default: not sampled)")
     ap.add_argument("--skip", action="append", default=[], choices=["matrix", "concurrency"])
     ap.add_argument("--quick", action="store_true", help="the 10,000-character case with few distinct ones")
     ap.add_argument("--rss-limit-mb", type=float, default=100.0)
@@ -339,16 +339,14 @@ def main(argv: list[str] | None = None) -> int:
         pid = args.pid or pid_listening_on(url)
         cache_dir = args.cache_dir or Path(os.environ.get("GRADIO_TEMP_DIR",
                                                           Path(tempfile.gettempdir()) / "gradio"))
-        from unet.service import DOWNLOAD_DIR
-
-        download_dir = args.download_dir or DOWNLOAD_DIR
+        tmp_dir = args.tmp_dir
     else:
         server = Server(keep=args.keep)
         t = time.perf_counter()
         server.__enter__()
-        url, pid, cache_dir, download_dir = server.url, server.pid, server.cache_dir, server.download_dir
+        url, pid, cache_dir, tmp_dir = server.url, server.pid, server.cache_dir, server.tmp_dir
         log(f"started the app (pid {pid}) on {url} in {time.perf_counter() - t:.0f}s; "
-            f"GRADIO_TEMP_DIR={cache_dir}, downloads in {download_dir}")
+            f"GRADIO_TEMP_DIR={cache_dir}, TMPDIR={tmp_dir}")
     report: dict = {"url": url, "pid": pid, "rss_start_mb": (rss_bytes(pid) or 0) / 2**20}
     ok = True
     t_all = time.perf_counter()
@@ -367,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             ok &= rep.errors == 0 and rep.mismatches == 0 and rep.tracebacks == 0
         if args.soak > 0:
             log(f"(c) soak: {args.soak} requests ...")
-            soak = run_soak(url, args.soak, pid, cache_dir, download_dir, log=log)
+            soak = run_soak(url, args.soak, pid, cache_dir, tmp_dir, log=log)
             print_soak(soak)
             g = soak.growth()
             report["soak"] = {"samples": [asdict(s) for s in soak.samples], "growth": g,

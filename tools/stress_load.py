@@ -173,8 +173,8 @@ def print_concurrency(rep: ConcurrencyReport) -> None:
           f"{'wall s':>8} {'req/s':>6}")
     print(f"{s['errors']:>7} {s['mismatches']:>8} {s['tracebacks']:>7} {s['p50_s']:>7.2f} "
           f"{s['p95_s']:>7.2f} {s['max_s']:>7.2f} {s['wall_s']:>8.1f} {s['throughput_rps']:>6.2f}")
-    print("latency = submit to result as a client sees it, queueing included (the app serves one "
-          "generation at a time: concurrency_limit=1)")
+    print("latency = submit to result as a client sees it, queueing included (the app runs a few "
+          "generations at a time: its concurrency_limit)")
     for p in rep.problems[:10]:
         print("  " + p)
 
@@ -229,8 +229,8 @@ class SoakSample:
     cache_mb: float
     cache_files: int
     cache_dirs: int
-    download_mb: float
-    download_files: int
+    tmp_mb: float
+    tmp_files: int
 
 
 @dataclass
@@ -246,11 +246,11 @@ class SoakReport:
         a, b = self.samples[0], self.samples[-1]
         return {"rss_mb": (b.rss_mb - a.rss_mb) if a.rss_mb is not None and b.rss_mb is not None else None,
                 "cache_mb": b.cache_mb - a.cache_mb, "cache_files": b.cache_files - a.cache_files,
-                "download_mb": b.download_mb - a.download_mb,
-                "download_files": b.download_files - a.download_files}
+                "tmp_mb": b.tmp_mb - a.tmp_mb,
+                "tmp_files": b.tmp_files - a.tmp_files}
 
 
-def run_soak(url: str, requests: int, pid: int | None, cache_dir: Path | None, download_dir: Path | None,
+def run_soak(url: str, requests: int, pid: int | None, cache_dir: Path | None, tmp_dir: Path | None,
              every: int | None = None, log: Callable[[str], None] = print) -> SoakReport:
     styles, layers = app_choices(url)
     texts = soak_texts(requests)
@@ -260,7 +260,7 @@ def run_soak(url: str, requests: int, pid: int | None, cache_dir: Path | None, d
 
     def sample(done):
         cs, cf, cd = dir_usage(cache_dir)
-        ds, df, _ = dir_usage(download_dir)
+        ds, df, _ = dir_usage(tmp_dir)
         rss = rss_bytes(pid)
         rep.samples.append(SoakSample(done, time.perf_counter() - t0, rss / 2**20 if rss else None,
                                       cs / 2**20, cf, cd, ds / 2**20, df))
@@ -287,7 +287,7 @@ def run_soak(url: str, requests: int, pid: int | None, cache_dir: Path | None, d
                 sample(i + 1)
                 s = rep.samples[-1]
                 log(f"  soak {i + 1}/{requests}: rss {s.rss_mb or 0:.0f} MB, cache {s.cache_mb:.1f} MB "
-                    f"/ {s.cache_files} files, downloads {s.download_mb:.1f} MB / {s.download_files} files")
+                    f"/ {s.cache_files} files, app TMPDIR {s.tmp_mb:.1f} MB / {s.tmp_files} files")
     finally:
         client.close()
     return rep
@@ -299,14 +299,14 @@ def print_soak(rep: SoakReport) -> None:
           "every 5th a toggle, every 10th a query_point); errors "
           f"{rep.errors}, tracebacks {rep.tracebacks}, p50 {statistics.median(lat) if lat else float('nan'):.2f}s")
     print(f"{'done':>6} {'time s':>7} {'RSS MB':>8} {'cache MB':>9} {'files':>7} {'dirs':>6} "
-          f"{'dl MB':>7} {'dl files':>8}")
+          f"{'tmp MB':>7} {'tmp files':>9}")
     for s in rep.samples:
         rss = f"{s.rss_mb:.0f}" if s.rss_mb is not None else "n/a"
         print(f"{s.done:>6} {s.elapsed_s:>7.0f} {rss:>8} {s.cache_mb:>9.1f} {s.cache_files:>7} "
-              f"{s.cache_dirs:>6} {s.download_mb:>7.1f} {s.download_files:>8}")
+              f"{s.cache_dirs:>6} {s.tmp_mb:>7.1f} {s.tmp_files:>9}")
     g = rep.growth()
     rss = f"{g['rss_mb']:+.0f} MB" if g["rss_mb"] is not None else "n/a"
     print(f"growth: RSS {rss}; Gradio cache {g['cache_mb']:+.1f} MB / {g['cache_files']:+d} files; "
-          f"download dir {g['download_mb']:+.1f} MB / {g['download_files']:+d} files")
+          f"app TMPDIR {g['tmp_mb']:+.1f} MB / {g['tmp_files']:+d} files")
     for p in rep.problems[:10]:
         print("  " + p)
