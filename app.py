@@ -68,6 +68,7 @@ def user_errors(fn):
 
 def build_demo(service: DemoService | None = None) -> gr.Blocks:
     svc = service or DemoService(Stylizer.from_pretrained(
+        os.environ.get("GLYPH_CHECKPOINT") or None,  # a directory or a Hub model id; default: shipped
         precision=os.environ.get("GLYPH_PRECISION", "auto")))
     st = svc.st
 
@@ -100,6 +101,10 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
     def glyph_zip(data) -> dict:
         """The sheet's ZIP button (called from the page): built only when asked for."""
         return svc.glyph_zip(data)
+
+    def attention_data(ticket) -> dict:
+        """The attention panel's numbers (called from the page, so Gradio keeps no copy per session)."""
+        return svc.attention_data(ticket)
 
     @gpu
     @user_errors
@@ -140,7 +145,8 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 char = gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
                                    type="value", elem_id="char")
                 attention = gr.HTML(None, html_template=ATTENTION_HTML, css_template=ATTENTION_CSS,
-                                    js_on_load=ATTENTION_JS, elem_id="attention")
+                                    js_on_load=ATTENTION_JS, server_functions=[attention_data],
+                                    elem_id="attention")
             with gr.Tab("About") as about_tab:
                 gr.Markdown(ABOUT)
                 gr.Markdown(svc.metrics_markdown())
@@ -176,8 +182,14 @@ if __name__ == "__main__":
     # one (BENCHMARKS.md). On a dedicated machine set GLYPH_THREADS=2.
     import torch
 
+    from unet.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/runtime.py
     torch.set_num_threads(max(1, int(os.environ.get("GLYPH_THREADS", "1"))))
     build_demo().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                         max_file_size="1mb", show_error=False,
+                        # Gradio keeps each session's last outputs (and a copy of the page's config)
+                        # in memory, closed sessions for an hour: this bounds how many it keeps.
+                        state_session_capacity=int(os.environ.get("GLYPH_MAX_SESSIONS", "100")),
                         share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel

@@ -55,7 +55,10 @@ SERVER_TABLES = {4, 6, 7}
 def summary(results: dict) -> str:
     """The targets at a glance, from the tables' results (what was not run is left out)."""
     rows = []
-    for table, module in ((4, gradio_api), (3, stylizer), (1, attention_kernels), (5, training)):
+    from . import concurrency, live_loop
+
+    for table, module in ((4, gradio_api), (7, live_loop), (6, concurrency), (3, stylizer),
+                          (1, attention_kernels), (5, training)):
         if results.get(table):
             rows += module.summary_rows(results[table])
     return "## Targets at a glance\n\n" + md_table(["what", "target", "measured", "", "see"], rows)
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             if 6 in only:
                 t4 = results[4]
                 single = t4[gradio_api.GENERATE + gradio_api.NO_DOWNLOAD][0] if t4 else float("nan")
-                table_concurrency(rep, args.quick, st, server, single)
+                results[6] = table_concurrency(rep, args.quick, st, server, single)
             if 7 in only:
                 from .live_loop import table_live
 

@@ -12,7 +12,7 @@ from .gradio_api import api_args
 from .stylizer import TextPool
 
 
-def table_concurrency(rep: m.Report, quick: bool, st: Stylizer, server, single_p50: float) -> None:
+def table_concurrency(rep: m.Report, quick: bool, st: Stylizer, server, single_p50: float) -> dict:
     from gradio_client import Client
 
     n_clients, duration = 8, (20.0 if not quick else 6.0)
@@ -60,3 +60,11 @@ def table_concurrency(rep: m.Report, quick: bool, st: Stylizer, server, single_p
         "so requests queue and latency ≈ clients × service time ÷ that limit. "
         f"{m.load_note(load0)}"
         + (f" First error: `{errors[0][:200]}`" if errors else "")), 6, t_table)
+    return {"clients": n_clients, "rps": len(lat) / wall, "errors": len(errors)}
+
+
+def summary_rows(results: dict) -> list[list[str]]:
+    """Table 6's line of the targets at a glance."""
+    ok = results["rps"] >= 2.3 and results["errors"] == 0
+    return [[f"{results['clients']} concurrent clients, new texts each request", "≥ 2.3 req/s, 0 errors",
+             f"{results['rps']:.2f} req/s, {results['errors']} errors", m.verdict(ok), "table 6"]]

@@ -13,6 +13,9 @@ from . import measure as m
 from .stylizer import BARE, TEXT8, TextPool, bare_forward
 
 GENERATE, TOGGLE, QUERY = "/generate", "/toggle (16x16 off)", "/query_point"
+TOGGLE_LATER = "/toggle (16x16 off), 1 s after its /generate"
+BARE1 = "bare forward, 1 intra-op thread"
+THINK_S = 1.0  # a visitor looks at the glyphs before unticking a layer
 NO_DOWNLOAD = ", download_files=False"
 
 
@@ -38,7 +41,7 @@ def table_gradio(rep: m.Report, quick: bool, st: Stylizer, server, startup_s: fl
 
     calls = {
         BARE: bare(),
-        "bare forward, 1 intra-op thread": bare(1),
+        BARE1: bare(1),
         GENERATE: api(c_dl, "dl", all_on, "/generate"),
         TOGGLE: api(c_dl, "dl", one_off, "/toggle"),
         QUERY: api(c_dl, "dl", all_on, "/query_point", 0, 64.0, 64.0),
@@ -49,28 +52,39 @@ def table_gradio(rep: m.Report, quick: bool, st: Stylizer, server, startup_s: fl
     cur.update(dl=pool.take(), nodl=pool.take())
     for fn in calls.values():  # warm-up: caches, first PNG encodes, HTTP connections
         fn()
-    samples = {k: [] for k in calls}
+    samples = {k: [] for k in (*calls, TOGGLE_LATER)}
     for _ in range(rounds):
-        cur.update(dl=pool.take(), nodl=pool.take())
+        cur.update(dl=pool.take(), nodl=pool.take(), later=pool.take())
         for k, fn in calls.items():  # bare, then generate -> toggle -> query as a user would
             samples[k].append(m.timed(fn))
+        api(c_dl, "later", all_on, "/generate")()
+        time.sleep(THINK_S)
+        samples[TOGGLE_LATER].append(m.timed(api(c_dl, "later", one_off, "/toggle")))
     targets = {GENERATE: m.TARGET_GENERATE_MS, TOGGLE: m.TARGET_TOGGLE_MS, QUERY: m.TARGET_QUERY_MS,
-               GENERATE + NO_DOWNLOAD: m.TARGET_GENERATE_MS, TOGGLE + NO_DOWNLOAD: m.TARGET_TOGGLE_MS}
-    bare_p50 = m.p50(samples[BARE])
+               GENERATE + NO_DOWNLOAD: m.TARGET_GENERATE_MS, TOGGLE + NO_DOWNLOAD: m.TARGET_TOGGLE_MS,
+               TOGGLE_LATER: m.TARGET_TOGGLE_MS}
+    # issue 13's targets, as multiples of the bare forward the app runs (1 intra-op thread)
+    ratio_targets = {GENERATE: 2.0, GENERATE + NO_DOWNLOAD: 2.0, TOGGLE: 1.0, TOGGLE + NO_DOWNLOAD: 1.0,
+                     TOGGLE_LATER: 1.0, QUERY: None}
+    bare_p50 = m.p50(samples[BARE1])
     rows = []
     for k, smp in samples.items():
         r = m.p50(smp) / bare_p50
         t = targets.get(k)
-        rows.append([k, m.ms(m.p50(smp)), m.ms(m.p95(smp)), len(smp), f"{r:.1f}×",
-                     f"p50 ≤ {t} ms: {m.verdict(m.p50(smp) * 1e3 <= t)}; "
-                     f"≤ {m.TARGET_E2E_RATIO:.0f}× bare: {m.verdict(r <= m.TARGET_E2E_RATIO)}" if t else ""])
-    header = ["endpoint (gradio_client, one session)", "p50 ms", "p95 ms", "n", "÷ bare forward", "targets"]
+        rt = ratio_targets.get(k)
+        rows.append([k, m.ms(m.p50(smp)), m.ms(m.p95(smp)), len(smp), f"{r:.2f}×",
+                     f"p50 ≤ {t} ms: {m.verdict(m.p50(smp) * 1e3 <= t)}"
+                     + (f"; ≤ {rt:g}× bare: {m.verdict(r <= rt)}" if rt else "") if t else ""])
+    header = ["endpoint (gradio_client, one session)", "p50 ms", "p95 ms", "n",
+              "÷ bare forward (1 thread, as app.py)", "targets"]
     rep.add("## 4. Gradio API end-to-end, 8 characters\n\n" + m.md_table(header, rows) + (
         f"\n\nThe app runs as `python app.py` in a subprocess (started in {startup_s:.1f} s); the "
         "client is in the benchmark process on the same 2 cores. Each round times the bare forward "
         "(8 pre-rendered glyphs, in the benchmark process while the server idles, with this "
-        f"process's {torch.get_num_threads()} intra-op threads and with 1; '÷ bare' uses the first), "
-        "then /generate (all layers on), /toggle (first layer off), /query_point. The app sends the "
+        f"process's {torch.get_num_threads()} intra-op threads and with 1; '÷ bare' uses the 1-thread "
+        "forward, which is how app.py runs it), then /generate (all layers on), /toggle (first layer "
+        "off, sent as soon as the /generate answered), /query_point; and per round one more text: "
+        f"/generate, {THINK_S:g} s of a visitor looking, then the timed /toggle. The app sends the "
         "sheet inside the response (a PNG data URI) and the attention panel as numbers, so there are no "
         "files for `gradio_client` to download; the download_files=False rows are kept to show that. "
         "Every round uses new 8-character texts (one per client), so no timed /generate can be served "
@@ -92,9 +106,13 @@ def summary_rows(results: dict) -> list[list[str]]:
         nodl = results.get(key + NO_DOWNLOAD)
         got = f"{m.ms(results[key][0])} ms" + (f" ({m.ms(nodl[0])} ms without file downloads)" if nodl else "")
         rows.append([what, f"p50 ≤ {target} ms", got, m.verdict(results[key][0] * 1e3 <= target), "table 4"])
-    e2e = results[GENERATE][0] / results[BARE][0]
-    nodl = results[GENERATE + NO_DOWNLOAD][0] / results[BARE][0]
-    rows.append(["end-to-end ÷ bare forward (/generate)", f"≤ {m.TARGET_E2E_RATIO:.0f}×",
-                 f"{e2e:.1f}× ({nodl:.1f}× without downloads; bare {m.ms(results[BARE][0])} ms)",
+    bare = results[BARE1][0]
+    e2e = results[GENERATE][0] / bare
+    nodl = results[GENERATE + NO_DOWNLOAD][0] / bare
+    rows.append(["/generate with file downloads ÷ bare forward", f"≤ {m.TARGET_E2E_RATIO:.0f}×",
+                 f"{e2e:.2f}× ({nodl:.2f}× without downloads; bare, 1 thread: {m.ms(bare)} ms)",
                  m.verdict(e2e <= m.TARGET_E2E_RATIO), "table 4"])
+    for key in (TOGGLE_LATER, TOGGLE):
+        r = results[key][0] / bare
+        rows.append([f"{key} ÷ bare forward", "≤ 1×", f"{r:.2f}×", m.verdict(r <= 1.0), "table 4"])
     return rows

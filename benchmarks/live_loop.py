@@ -149,3 +149,23 @@ def table_live(rep: m.Report, quick: bool, st: Stylizer, server) -> dict:
         "log is read over that second. Memory: the server's RSS, each session a new "
         f"`gradio_client.Client`. {m.load_note(load0)}", 7, t_table)
     return {"browser": b, "bare": bare_s, "memory": (before, after, sessions)}
+
+
+def summary_rows(results: dict) -> list[list[str]]:
+    """Table 7's lines of the targets at a glance."""
+    rows, b, bare = [], results["browser"], results["bare"]
+    if b:
+        gen, tog = m.p50(b["generate"]) / bare, m.p50(b["toggle"]) / bare
+        rows += [["browser: click Generate → glyphs painted ÷ bare forward", "≤ 3×", f"{gen:.2f}×",
+                  m.verdict(gen <= 3), "table 7"],
+                 ["browser: untick a layer → glyphs repainted ÷ bare forward", "≤ 1.5×", f"{tog:.2f}×",
+                  m.verdict(tog <= 1.5), "table 7"],
+                 ["browser: map redraws while the mouse moves", "≥ 30 /s, 0 requests per move",
+                  f"{b['rate']:.0f} /s, {b['requests_per_move']} requests",
+                  m.verdict(b["rate"] >= 30 and b["requests_per_move"] == 0), "table 7"],
+                 ["8 browsers opening the page at once", "0 broken glyphs",
+                  f"{b['broken']} of {b['pages']} pages", m.verdict(b["broken"] == 0), "table 7"]]
+    before, after, sessions = results["memory"]
+    rows.append([f"server memory after {sessions} sessions (24 characters each)", "≤ +200 MiB",
+                 f"+{m.mib(after - before)}", m.verdict(after - before <= 200 * m.MiB), "table 7"])
+    return rows

@@ -110,4 +110,5 @@ def pixels(path_or_bytes):
     import numpy as np
     from PIL import Image
 
-    return np.asarray(Image.open(io.BytesIO(read_png(path_or_bytes))))
+    img = Image.open(io.BytesIO(read_png(path_or_bytes)))
+    return np.asarray(img.convert("RGB") if img.mode == "P" else img)  # palette PNGs as colours

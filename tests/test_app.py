@@ -88,7 +88,19 @@ def test_api_lists_the_three_endpoints(client):
     assert {"/generate", "/toggle", "/query_point"} <= set(endpoints)
 
 
-def test_generate_returns_one_sheet_and_the_attention_numbers(first, client):
+def server_function(url: str, elem_id: str, name: str, data):
+    """Call a gr.HTML component's server function as its page does."""
+    import httpx
+
+    config = httpx.get(f"{url}config", timeout=30).json()
+    component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    r = httpx.post(f"{url}gradio_api/component_server", timeout=60, json={
+        "data": data, "component_id": component, "fn_name": name, "session_hash": "test"})
+    r.raise_for_status()
+    return r.json()
+
+
+def test_generate_returns_one_sheet_and_the_attention_numbers(first, url):
     assert chars(first) == list(TEXT)
     glyphs = glyph_arrays(first)
     assert all(g.shape[:2] == (96, 96) for g in glyphs)
@@ -98,7 +110,9 @@ def test_generate_returns_one_sheet_and_the_attention_numbers(first, client):
     assert first[SHEET]["layout"]["rows"] == 3  # source, generated, real
     assert f"**{len(TEXT)}** glyph(s)" in first[STATUS]
     assert [c[1] for c in first[CHAR]["choices"]] == list(range(len(TEXT)))
-    att = first[ATTENTION]
+    ticket = first[ATTENTION]
+    assert ticket["char"] == TEXT[0] and ticket["index"] == 0 and len(json.dumps(ticket)) < 300
+    att = server_function(url, "attention", "attention_data", ticket)
     assert att["char"] == TEXT[0] and [layer["name"] for layer in att["layers"]] == LAYERS
     for layer in att["layers"]:
         n = layer["resolution"] ** 2
@@ -110,17 +124,10 @@ def test_generate_returns_one_sheet_and_the_attention_numbers(first, client):
 
 def test_zip_is_built_when_asked_for(first, url):
     """The sheet's ZIP button calls a server function; the ZIP holds the sheet's glyphs."""
-    import httpx
-
     from .support import pixels as px
 
-    config = httpx.get(f"{url}config", timeout=30).json()
-    sheet_id = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sheet")
-    r = httpx.post(f"{url}gradio_api/component_server", timeout=60, json={
-        "data": first[SHEET]["request"], "component_id": sheet_id, "fn_name": "glyph_zip",
-        "session_hash": "test"})
-    r.raise_for_status()
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(r.json()["zip"]))) as zf:
+    out = server_function(url, "sheet", "glyph_zip", first[SHEET]["request"])
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(out["zip"]))) as zf:
         names = sorted(zf.namelist())
         assert sum(n.endswith("_generated.png") for n in names) == len(TEXT)
         assert sum(n.endswith("_source.png") for n in names) == len(TEXT)
@@ -145,10 +152,10 @@ def test_toggle_changes_glyphs_and_back_restores_them(client, first):
     diff = glyph_arrays(off, row=3)
     assert all(d.ndim == 3 and (d[..., 0] != d[..., 2]).any() for d in diff)  # red/blue: colour
     assert "switched off: 32x32" in off[STATUS]
-    assert [layer["name"] for layer in off[ATTENTION]["layers"]] == ["16x16"]  # only the enabled layer
+    assert off[ATTENTION]["request"][4] == ["32x32"]  # the panel's ticket names the toggles
 
     none = generate(client, layers=[], api="/toggle")
-    assert none[SHEET]["layout"]["rows"] == 4 and none[ATTENTION]["layers"] == []
+    assert none[SHEET]["layout"]["rows"] == 4 and none[ATTENTION]["request"][4] == LAYERS
 
     back = generate(client, layers=LAYERS, api="/toggle")
     restored = [_gray(a) for a in glyph_arrays(back)]

@@ -167,6 +167,17 @@ def test_sheet_wraps_long_texts_and_says_which_glyphs_are_unseen(svc):
     assert sheet["seen"][:3] == [True, True, True] and not any(sheet["seen"][3:])
 
 
+def test_attention_ticket_is_small_and_gives_the_payload(svc):
+    out = svc.generate(None, "永和九", "WenKai", "(none)", 0, ["8x8"])
+    ticket = out.attention
+    assert ticket == {"request": ["永和九", "WenKai", None, 0.0, ["16x16"]], "index": 0, "char": "永"}
+    payload = svc.attention_data(ticket)
+    assert [layer["name"] for layer in payload["layers"]] == ["8x8"] and payload["off"] == ["16x16"]
+    assert "unknown style" in svc.attention_data({**ticket, "request": ["永", "Nope", None, 0, []]})["error"]
+    assert "must be a number" in svc.attention_data({**ticket, "index": 10 ** 400})["error"]
+    assert "ticket" in svc.attention_data("garbage")["error"]
+
+
 def test_zip_is_built_on_request(svc):
     out = svc.glyph_zip(["永和九", "WenKai", None, 0.0, []])
     with zipfile.ZipFile(io.BytesIO(base64.b64decode(out["zip"]))) as zf:

@@ -26,11 +26,23 @@ def fast_bf16_available(device: torch.device) -> bool:
     return has_amx()
 
 
-try:  # glibc only; elsewhere release_memory() does nothing
-    _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+try:  # glibc only; elsewhere release_memory() and limit_malloc_arenas() do nothing
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _malloc_trim, _mallopt = _libc.malloc_trim, _libc.mallopt
     _malloc_trim.argtypes, _malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    _mallopt.argtypes, _mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
 except (OSError, AttributeError, TypeError):  # pragma: no cover - depends on the libc
-    _malloc_trim = None
+    _malloc_trim = _mallopt = None
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Let all threads share ``arenas`` malloc arenas (call before threads start).
+
+    glibc gives each thread that allocates its own arena and keeps what a forward pass freed there:
+    8 threads that had each run one 24-glyph forward held +238 MiB; with 2 arenas, +99 MiB."""
+    if _mallopt is not None:
+        _mallopt(M_ARENA_MAX, arenas)
 
 
 def release_memory() -> None:

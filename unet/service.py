@@ -23,7 +23,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,7 +49,7 @@ class Outputs:
     sheet: dict  # DemoService.sheet
     status: str  # markdown
     choices: list[tuple[str, int]]  # the attention panel's characters
-    attention: dict | None  # DemoService.attention, or None while the panel is hidden
+    attention: dict | None  # DemoService.attention_ticket, or None while the panel is hidden
     warnings: list[str]
 
 
@@ -71,13 +71,17 @@ class DemoService:
     """Shared by all sessions: the stylizer, a bounded cache of finished generations and of encoded
     views, and the speculator. Its state is a pure function of the requests it has seen."""
 
-    def __init__(self, stylizer: Stylizer, cache_bytes: int = 64 * MiB, cache_entries: int = 256,
+    def __init__(self, stylizer: Stylizer, cache_bytes: int = 32 * MiB, cache_entries: int = 256,
                  speculate: bool = True):
         self.st = stylizer
         self._generations: BoundedCache[Generation] = BoundedCache(cache_entries, cache_bytes,
                                                                    lambda g: g.nbytes)
         self._views: BoundedCache[str] = BoundedCache(cache_entries, cache_bytes // 4, len)
         self._inflight: dict[Request, Future] = {}
+        # Every forward pass runs on these threads: memory a thread keeps after torch ran on it
+        # (its malloc arena, torch's per-thread buffers) is paid for 2 threads, not for each of
+        # Gradio's many worker threads. Two, because app.py lets two generations run at once.
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="generator")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._busy = 0  # visitors' generations running now
@@ -106,7 +110,7 @@ class DemoService:
             if not owner:
                 return future.result()
             try:
-                gen = self.st.run(req, capture=True)
+                gen = self._workers.submit(self._run, req).result()
                 self._generations.put(req, gen)
                 future.set_result(gen)
                 return gen
@@ -116,12 +120,17 @@ class DemoService:
             finally:
                 with self._lock:
                     self._inflight.pop(req, None)
-                release_memory()  # the forward pass's activations and attention maps
         finally:
             if not speculative:
                 with self._lock:
                     self._busy -= 1
                     self._idle.notify_all()
+
+    def _run(self, req: Request) -> Generation:
+        try:
+            return self.st.run(req, capture=True)
+        finally:
+            release_memory()  # the forward pass's activations and attention maps
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
         """Block until no visitor's generation is running (the speculator's gate)."""
@@ -143,7 +152,7 @@ class DemoService:
         keep = session is not None and session.req.text == req.text and session.index < len(gen.chars)
         session = Session(req, session.index if keep else 0, session.panel if session else True)
         out = Outputs(session, self.sheet(req), self.status(gen), self.char_choices(gen),
-                      self.attention(req, session.index) if session.panel else None,
+                      self.attention_ticket(req, session.index) if session.panel else None,
                       self.warnings(gen))
         self.served(req)
         return out
@@ -154,14 +163,14 @@ class DemoService:
             raise GenerationError("generate some glyphs first")
         gen = self.generation(session.req)
         session = replace(session, index=parse_index(index, len(gen.chars)), panel=True)
-        return session, self.attention(session.req, session.index)
+        return session, self.attention_ticket(session.req, session.index)
 
     def show_panel(self, session: Session | None, visible: bool) -> tuple[Session | None, dict | None]:
         """The attention panel was shown or hidden: its payload travels only while it is visible."""
         if session is None:
             return None, None
         session = replace(session, panel=visible)
-        return session, self.attention(session.req, session.index) if visible else None
+        return session, self.attention_ticket(session.req, session.index) if visible else None
 
     def glyph_zip(self, data) -> dict:
         """The sheet's ZIP button: ``data`` = [text, style, blend, weight, disabled layers]."""
@@ -201,7 +210,7 @@ class DemoService:
         marks = [UNSEEN if not self.st.is_training_char(c) else SEEN for c in gen.chars]
         image, layout = glyph_sheet(rows, gen.chars, cell=SHEET_CELL, label_width=150,
                                     per_row=SHEET_PER_ROW, marks=marks)
-        view = {"src": png_data_uri(image), "width": image.width, "height": image.height,
+        view = {"src": png_data_uri(image, colours=64), "width": image.width, "height": image.height,
                 "request": ["".join(gen.chars), req.style, req.blend, req.blend_weight, list(req.disabled)],
                 "chars": gen.chars, "seen": [self.st.is_training_char(c) for c in gen.chars],
                 "layout": {"cell": layout.cell, "pad": layout.pad, "label_width": layout.label_width,
@@ -234,6 +243,25 @@ class DemoService:
 
     def char_choices(self, gen: Generation) -> list[tuple[str, int]]:
         return [(f"{ch} ({self.seen_label(ch)})", i) for i, ch in enumerate(gen.chars)]
+
+    def attention_ticket(self, req: Request, index: int) -> dict:
+        """What the attention panel's value holds: which glyph of which request, a few hundred bytes.
+
+        The page fetches the numbers themselves with ``attention_data`` (a server function), so they
+        are not among the outputs Gradio keeps in memory for every session."""
+        gen = self.generation(req)
+        return {"request": [req.text, req.style, req.blend, req.blend_weight, list(req.disabled)],
+                "index": index, "char": gen.chars[index]}
+
+    def attention_data(self, ticket) -> dict:
+        """The attention panel's server function: ``attention`` for a ticket (or ``{"error": ...}``)."""
+        try:
+            text, style, blend, weight, disabled = ticket["request"]
+            return self.attention(self.st.request(text, style, disabled, blend, weight), ticket["index"])
+        except GenerationError as e:
+            return {"error": str(e)}
+        except (TypeError, ValueError, KeyError):
+            return {"error": "an attention ticket is {request: [text, style, blend, weight, disabled], index}"}
 
     def attention(self, req: Request, index) -> dict:
         """Everything the page needs to draw every layer's map for any query point of one glyph:

@@ -32,7 +32,8 @@ from .visualize import tensor_to_image
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "glyph-attention-3style"
 MAX_CHARS = 64  # glyphs per request; more are reported as skipped
 MAX_TEXT = 10_000  # code points scanned per request; the rest of a longer text is ignored
-GLYPH_CACHE_ENTRIES = 1024  # rendered glyphs per font cache (uint8, 16 KiB each at 128 px)
+FORWARD_BATCH = 8  # glyphs per forward pass: a 24-glyph request held ~3x the memory of an 8-glyph one
+GLYPH_CACHE_ENTRIES = 512  # rendered glyphs per font cache (uint8, 16 KiB each at 128 px)
 
 
 @dataclass
@@ -46,6 +47,14 @@ class LayerCapture:
     k: torch.Tensor  # (B, N, d) key projections
     mean_received: torch.Tensor  # (B, h, w): mean attention each position receives over all queries
     contribution: torch.Tensor  # (B,): ||gamma * attend(x)|| / ||x||
+
+    @staticmethod
+    def concat(parts: list[LayerCapture]) -> LayerCapture:
+        """One capture from the captures of consecutive chunks of a batch."""
+        first = parts[0]
+        return LayerCapture(first.name, first.resolution, first.gamma,
+                            *(torch.cat([getattr(p, f) for p in parts])
+                              for f in ("q", "k", "mean_received", "contribution")))
 
     def query_map(self, index: int, x: float, y: float, glyph_size: int) -> np.ndarray:
         """(h, w) attention of the query at glyph pixel (x, y) over all positions; sums to 1."""
@@ -126,7 +135,7 @@ class Stylizer:
         self.heldout_chars = self._read_chars(config.get("heldout_chars_file"))
         self._target_fonts: dict[str, Font | None] = {}
         self._lock = threading.Lock()
-        # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 16 MiB each. Rendering
+        # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 8 MiB each. Rendering
         # a glyph takes ~4 ms against ~100 ms for its forward pass, so a bigger cache buys little.
         self._source_cache: BoundedCache[np.ndarray] = BoundedCache(GLYPH_CACHE_ENTRIES)
         self._target_cache: BoundedCache = BoundedCache(GLYPH_CACHE_ENTRIES)  # PIL image or None
@@ -242,7 +251,7 @@ class Stylizer:
         weights = req.weights(self.styles)
         chars, skipped, notes = self.prepare(req.text)
         src = self.render_sources(chars).to(self.device)  # (B, 1, S, S)
-        captures: dict[str, LayerCapture] = {}
+        parts: dict[str, list[LayerCapture]] = {}
 
         def record(name, module, x, y):
             r = module.resolution  # the feature map is r x r
@@ -253,16 +262,21 @@ class Stylizer:
                 for b in range(x.shape[0]):  # one (N, N) map at a time keeps memory bounded
                     received[b] = module.attention_map(q[b:b + 1], k[b:b + 1])[0].mean(0).cpu()
             contribution = (y - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-12)
-            captures[name] = LayerCapture(name, r, float(module.gamma), q.cpu(), k.cpu(),
-                                          received.reshape(-1, r, r), contribution.cpu())
+            parts.setdefault(name, []).append(LayerCapture(name, r, float(module.gamma), q.cpu(), k.cpu(),
+                                                           received.reshape(-1, r, r), contribution.cpu()))
 
         style_vec = None
         if self.model.config.num_styles:
             style_vec = torch.tensor([weights[s] for s in self.styles], device=self.device)
-        with attention_hooks(self.model, req.disabled, record if capture else None), \
-                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            out = self.model(src, style_vec).float()  # (B, 1, S, S)
-        captures = {n: captures[n] for n in self.layer_names if n in captures}  # outermost first
+        outs = []
+        # Glyphs are independent in eval mode (BatchNorm uses its running statistics), so a long
+        # request runs in chunks: the same outputs, with the working set of FORWARD_BATCH glyphs.
+        for chunk in src.split(FORWARD_BATCH):
+            with attention_hooks(self.model, req.disabled, record if capture else None), \
+                    torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                outs.append(self.model(chunk, style_vec).float())  # (b, 1, S, S)
+        out = torch.cat(outs)  # (B, 1, S, S)
+        captures = {n: LayerCapture.concat(parts[n]) for n in self.layer_names if n in parts}  # outermost first
         name = max(weights, key=weights.get)
         target = [self.render_target(name, c) for c in chars] if with_target else [None] * len(chars)
         return Generation(chars=chars, source=[tensor_to_image(t) for t in src],

@@ -36,33 +36,11 @@ SHEET_CSS = """
 .ga-empty { color: #888; padding: 24px; }
 """
 
+# The panel's markup is built by web/attention.js once the numbers have arrived (the value is only
+# a ticket naming the glyph; see DemoService.attention_ticket).
 ATTENTION_HTML = """
-<div class="ga-att">
-${value && value.layers
-  ? `<div class="ga-col">
-       <div class="ga-title">${value.char} · ${value.seen ? 'seen in training' : 'unseen'}</div>
-       <canvas class="ga-glyph ga-hover" width="256" height="256"></canvas>
-       <div class="ga-point">query</div>
-       <div class="ga-help">Move over any image to move the query point; click to pin it.</div>
-       <table class="ga-table"><tr><th>layer</th><th>map</th><th>γ</th><th>‖γ·attend(x)‖ / ‖x‖</th></tr>
-       ${value.layers.map(l => `<tr><td>${l.name}</td><td>${l.resolution}×${l.resolution}</td>
-         <td>${l.gamma >= 0 ? '+' : ''}${l.gamma.toFixed(3)}</td><td>${l.contribution.toFixed(3)}</td></tr>`).join('')}
-       </table>
-       ${value.off.length ? `<div class="ga-help">Switched off: ${value.off.join(', ')}.</div>` : ''}
-     </div>
-     <div class="ga-col">
-       <div class="ga-title">Where the query point looks, per layer</div>
-       <div class="ga-row">${value.layers.map(l => `<figure><canvas class="ga-query ga-hover"
-         data-layer="${l.name}" width="256" height="256"></canvas>
-         <figcaption>${l.name} · γ=${l.gamma >= 0 ? '+' : ''}${l.gamma.toFixed(3)}</figcaption></figure>`).join('')
-         || '<div class="ga-help">No attention layer is switched on.</div>'}</div>
-       <div class="ga-title">Mean attention each position receives</div>
-       <div class="ga-row">${value.layers.map(l => `<figure><canvas class="ga-received ga-hover"
-         data-layer="${l.name}" width="256" height="256"></canvas>
-         <figcaption>${l.name} · mean received</figcaption></figure>`).join('')}</div>
-     </div>`
-  : `<div class="ga-empty">Generate glyphs to see their attention.</div>`}
-</div>
+<div class="ga-att">${value ? '<div class="ga-empty">Loading the attention of ' + value.char + '…</div>'
+                            : '<div class="ga-empty">Generate glyphs to see their attention.</div>'}</div>
 """
 
 ATTENTION_CSS = """

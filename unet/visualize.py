@@ -111,10 +111,20 @@ def glyph_sheet(rows: Sequence[tuple[str, Sequence]], chars: Sequence[str] | Non
     return sheet, layout
 
 
-def png_data_uri(img: Image.Image) -> str:
-    """A PNG as a ``data:`` URI: travels inside a response, so no file is written or fetched."""
+def png_data_uri(img: Image.Image, colours: int | None = None) -> str:
+    """A PNG as a ``data:`` URI: travels inside a response, so no file is written or fetched.
+
+    ``colours``: reduce an RGB image to a palette first. For a 24-glyph sheet, 64 colours made the PNG
+    3.6x smaller (83 vs 302 KB) and encoding 2.4x faster (13 vs 31 ms) than RGB, and keep ~40 grey
+    levels of anti-aliasing plus the marks' colours."""
+    if colours and img.mode == "RGB":
+        img = img.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        palette = img.getpalette()  # flat [r, g, b, ...]; octree averages leave white a little grey
+        brightest = max(range(len(palette) // 3), key=lambda i: sum(palette[3 * i:3 * i + 3]))
+        palette[3 * brightest:3 * brightest + 3] = [255, 255, 255]
+        img.putpalette(palette)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)  # level 1: ~3x faster, ~10% larger than 6
+    img.save(buf, format="PNG", compress_level=1)  # level 1: faster than 6, about as small here
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -1,6 +1,7 @@
 // The attention panel: every layer's map for the point under the mouse, computed here from the
-// layer's q and k (sent once per glyph), so moving the mouse sends no request at all.
-// Runs as gr.HTML's js_on_load: `element`, `props`, `watch` and `trigger` come from Gradio.
+// layer's q and k (fetched once per glyph), so moving the mouse sends no request at all.
+// Runs as gr.HTML's js_on_load: `element`, `props`, `watch` and `server` come from Gradio. The
+// component's value is a ticket naming the glyph; `server.attention_data(ticket)` returns the numbers.
 const SHOW = 256;  // px of the glyph and of each map on screen
 const VIRIDIS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
                  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
@@ -104,10 +105,43 @@ function glyphPoint(event) {  // mouse position over any of the panel's canvases
           Math.min(view.size, Math.max(0, (event.clientY - box.top) * (view.size / box.height)))];
 }
 
-function load() {
-  const v = props.value;
+const sign = g => (g >= 0 ? "+" : "") + g.toFixed(3);
+
+function markup(v) {  // the panel for one glyph's payload (DemoService.attention)
+  const figures = (kind, caption) => v.layers.map(l => `<figure><canvas class="${kind} ga-hover"
+      data-layer="${l.name}" width="${SHOW}" height="${SHOW}"></canvas>
+      <figcaption>${caption(l)}</figcaption></figure>`).join("");
+  return `<div class="ga-col">
+      <div class="ga-title">${v.char} · ${v.seen ? "seen in training" : "unseen"}</div>
+      <canvas class="ga-glyph ga-hover" width="${SHOW}" height="${SHOW}"></canvas>
+      <div class="ga-point">query</div>
+      <div class="ga-help">Move over any image to move the query point; click to pin it.</div>
+      <table class="ga-table"><tr><th>layer</th><th>map</th><th>γ</th><th>‖γ·attend(x)‖ / ‖x‖</th></tr>
+      ${v.layers.map(l => `<tr><td>${l.name}</td><td>${l.resolution}×${l.resolution}</td>
+        <td>${sign(l.gamma)}</td><td>${l.contribution.toFixed(3)}</td></tr>`).join("")}</table>
+      ${v.off.length ? `<div class="ga-help">Switched off: ${v.off.join(", ")}.</div>` : ""}
+    </div>
+    <div class="ga-col">
+      <div class="ga-title">Where the query point looks, per layer</div>
+      <div class="ga-row">${figures("ga-query", l => `${l.name} · γ=${sign(l.gamma)}`)
+        || '<div class="ga-help">No attention layer is switched on.</div>'}</div>
+      <div class="ga-title">Mean attention each position receives</div>
+      <div class="ga-row">${figures("ga-received", l => `${l.name} · mean received`)}</div>
+    </div>`;
+}
+
+let wanted = 0;  // the newest ticket: an older answer arriving late is dropped
+
+async function load() {
+  const ticket = props.value, mine = ++wanted;
   view.layers = [];
-  if (!v || !v.layers) return;
+  delete element.dataset.ready;
+  if (!ticket) return;
+  const v = await server.attention_data(ticket);
+  if (mine !== wanted) return;
+  const box = element.querySelector(".ga-att");
+  if (v.error) { box.innerHTML = `<div class="ga-empty">${v.error}</div>`; return; }
+  box.innerHTML = markup(v);
   view.size = v.size;
   view.pinned = view.pinned || [v.size / 2, v.size / 2];
   view.hover = null;
@@ -115,6 +149,7 @@ function load() {
                                     received: decode(l.received)}));
   const glyph = new Image();
   glyph.onload = () => {
+    if (mine !== wanted) return;
     const off = document.createElement("canvas");
     off.width = off.height = SHOW;
     const ctx = off.getContext("2d");
