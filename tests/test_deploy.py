@@ -114,3 +114,13 @@ def test_space_rehearsal(tmp_path):
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+def test_space_card_matches_the_pins():
+    card = (REPO / "README.md").read_text(encoding="utf-8").split("---")[1]
+    fields = dict(line.split(": ", 1) for line in card.strip().splitlines())
+    pin = next(line.split("==")[1].strip() for line in (REPO / "requirements.txt").read_text().splitlines()
+               if line.startswith("gradio=="))
+    assert fields["sdk"] == "gradio" and fields["sdk_version"] == pin
+    assert fields["app_file"] == "app.py" and fields["python_version"].strip('"') == "3.11"
+    assert fields["suggested_hardware"] == "cpu-basic"
