@@ -1,5 +1,6 @@
 """Pick the attention variant with the best mean held-out SSIM and write its weights as fp16 shards
-(the device tool returns files of at most 16 MiB). ``python tools/merge_shards.py`` joins them."""
+(the device tool returns files of at most 16 MiB); load both with safetensors and save them as
+one ``model.safetensors`` to join them."""
 
 import json
 import sys

@@ -169,7 +169,8 @@ class GlyphPairs:
         self.train_pairs = pairs
 
     @property
-    def train_chars(self) -> list[str]:
+    def train_chars(self) -> str:
+        """The training characters, one string (as ``train.txt`` holds them)."""
         return (self.root / "train.txt").read_text(encoding="utf-8")
 
     @staticmethod
