@@ -184,3 +184,10 @@ def test_zip_is_built_on_request(svc):
         assert sum(n.endswith("_generated.png") for n in zf.namelist()) == 3
     assert "unknown style" in svc.glyph_zip(["永", "Nope", None, 0.0, []])["error"]
     assert "must be" in svc.glyph_zip("garbage")["error"]
+
+
+def test_a_long_text_gives_a_small_ticket(svc):
+    text = "永和九" + "a" * 5000
+    out = svc.generate(None, text, "WenKai", "(none)", 0, LAYERS)
+    assert out.attention["request"][0] == "永和九"
+    assert svc.attention_data(out.attention)["char"] == "永"

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent  # the checkout: app.py and checkp
 STYLES = ["LXGW WenKai", "AR PL UKai", "Smiley Sans"]  # the shipped checkpoint's, used if /config fails
 LAYERS = ["32x32", "16x16"]
 TRACEBACK = re.compile(r'Traceback \(most recent call last\)|File "[^"\n]*", line \d+|^\s*File "'
-                       r'|\bsite-packages/|\w+Error: .*\n\s+at ', re.M)
+                       r'|\bsite-packages/|\w{1,64}Error: .*\n\s+at ', re.M)  # bounded: no backtracking on 1 MB
 # Messages that are not tracebacks but do not say what was wrong with the request either.
 GENERIC = ("Something went wrong", "has raised an exception but has not enabled verbose error reporting")
 

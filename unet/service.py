@@ -37,6 +37,7 @@ from .visualize import difference_image, glyph_sheet, png_data_uri
 MiB = 1024 ** 2
 SHEET_CELL = 96  # px of a glyph in the sheet
 SHEET_PER_ROW = 12  # characters per sheet row before it wraps
+TICKET_TEXT = 256  # longest text an attention ticket repeats as it is
 SEEN = ("seen", (150, 150, 150))
 UNSEEN = ("unseen", (0, 128, 70))
 
@@ -250,7 +251,10 @@ class DemoService:
         The page fetches the numbers themselves with ``attention_data`` (a server function), so they
         are not among the outputs Gradio keeps in memory for every session."""
         gen = self.generation(req)
-        return {"request": [req.text, req.style, req.blend, req.blend_weight, list(req.disabled)],
+        # a long text (up to MAX_TEXT code points, most of them skipped) is named by the characters
+        # drawn instead: the ticket stays small, at the price of one forward pass when it is used
+        text = req.text if len(req.text) <= TICKET_TEXT else "".join(gen.chars)
+        return {"request": [text, req.style, req.blend, req.blend_weight, list(req.disabled)],
                 "index": index, "char": gen.chars[index]}
 
     def attention_data(self, ticket) -> dict:
