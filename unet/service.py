@@ -63,6 +63,14 @@ class Session:
     panel: bool = True  # whether the attention panel is visible (its payload travels only then)
 
 
+def _wire(req: Request, text: str) -> list:
+    """A request as the page holds it and sends it back (to the ZIP button and the attention panel)."""
+    return [text, req.style, req.blend, req.blend_weight, list(req.disabled)]
+
+
+WIRE_SHAPE = "[text, style, blend, weight, disabled layers]"
+
+
 def _b64(array: np.ndarray) -> str:
     """float32 little-endian bytes, base64: what the page decodes into a Float32Array."""
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
@@ -173,18 +181,23 @@ class DemoService:
         session = replace(session, panel=visible)
         return session, self.attention_ticket(session.req, session.index) if visible else None
 
-    def glyph_zip(self, data) -> dict:
-        """The sheet's ZIP button: ``data`` = [text, style, blend, weight, disabled layers]."""
+    def from_wire(self, data) -> Request:
+        """The inverse of ``_wire``, validated like any request."""
         try:
             text, style, blend, weight, disabled = data
-            req = self.st.request(text, style, disabled, blend, weight)
+        except (TypeError, ValueError):
+            raise GenerationError(f"a request from the page must be {WIRE_SHAPE}") from None
+        return self.st.request(text, style, disabled, blend, weight)
+
+    def glyph_zip(self, data) -> dict:
+        """The sheet's ZIP button: ``data`` is a request in ``_wire``'s shape."""
+        try:
+            req = self.from_wire(data)
             gen = self.generation(req)
             name = f"glyphs-{''.join(gen.chars[:8])}.zip"
             return {"zip": base64.b64encode(self.zip_bytes(req)).decode("ascii"), "name": name}
         except GenerationError as e:
             return {"error": str(e)}
-        except (TypeError, ValueError):
-            return {"error": "the ZIP request must be [text, style, blend, weight, disabled layers]"}
 
     # --- what the page shows -----------------------------------------------------------------
     def seen_label(self, ch: str) -> str:
@@ -212,7 +225,7 @@ class DemoService:
         image, layout = glyph_sheet(rows, gen.chars, cell=SHEET_CELL, label_width=150,
                                     per_row=SHEET_PER_ROW, marks=marks)
         view = {"src": png_data_uri(image, colours=64), "width": image.width, "height": image.height,
-                "request": ["".join(gen.chars), req.style, req.blend, req.blend_weight, list(req.disabled)],
+                "request": _wire(req, "".join(gen.chars)),
                 "chars": gen.chars, "seen": [self.st.is_training_char(c) for c in gen.chars],
                 "layout": {"cell": layout.cell, "pad": layout.pad, "label_width": layout.label_width,
                            "header": layout.header, "per_row": layout.per_row,
@@ -254,18 +267,16 @@ class DemoService:
         # a long text (up to MAX_TEXT code points, most of them skipped) is named by the characters
         # drawn instead: the ticket stays small, at the price of one forward pass when it is used
         text = req.text if len(req.text) <= TICKET_TEXT else "".join(gen.chars)
-        return {"request": [text, req.style, req.blend, req.blend_weight, list(req.disabled)],
-                "index": index, "char": gen.chars[index]}
+        return {"request": _wire(req, text), "index": index, "char": gen.chars[index]}
 
     def attention_data(self, ticket) -> dict:
         """The attention panel's server function: ``attention`` for a ticket (or ``{"error": ...}``)."""
+        if not isinstance(ticket, dict) or not {"request", "index"} <= ticket.keys():
+            return {"error": f"an attention ticket is {{request: {WIRE_SHAPE}, index}}"}
         try:
-            text, style, blend, weight, disabled = ticket["request"]
-            return self.attention(self.st.request(text, style, disabled, blend, weight), ticket["index"])
+            return self.attention(self.from_wire(ticket["request"]), ticket["index"])
         except GenerationError as e:
             return {"error": str(e)}
-        except (TypeError, ValueError, KeyError):
-            return {"error": "an attention ticket is {request: [text, style, blend, weight, disabled], index}"}
 
     def attention(self, req: Request, index) -> dict:
         """Everything the page needs to draw every layer's map for any query point of one glyph:
@@ -279,12 +290,10 @@ class DemoService:
         cached = self._views.get(key)
         if cached is not None:
             return json.loads(cached)
-        buf = io.BytesIO()
-        gen.generated[index].save(buf, format="PNG", compress_level=1)
         payload = {
             "char": gen.chars[index], "index": index, "size": gen.glyph_size,
             "seen": self.st.is_training_char(gen.chars[index]),
-            "glyph": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+            "glyph": png_data_uri(gen.generated[index]),
             "off": list(gen.disabled_layers),
             "layers": [{"name": n, "resolution": c.resolution, "gamma": c.gamma, "d": c.q.shape[-1],
                         "contribution": float(c.contribution[index]),
@@ -300,11 +309,11 @@ class DemoService:
         gen = self.generation(req)
         index = parse_index(index, len(gen.chars))
         point = parse_point(x, y, gen.glyph_size)
-        maps = gen.query_maps(index, *point) if gen.layers else {}
         return {"char": gen.chars[index], "point": list(point),
                 "layers": {n: {"resolution": c.resolution, "gamma": c.gamma,
                                "contribution": float(c.contribution[index]),
-                               "map": maps[n].round(6).tolist()} for n, c in gen.layers.items()}}
+                               "map": c.query_map(index, *point, gen.glyph_size).round(6).tolist()}
+                           for n, c in gen.layers.items()}}
 
     def zip_bytes(self, req: Request) -> bytes:
         """Every glyph of a request as PNGs (source, generated, real): built when asked for."""
