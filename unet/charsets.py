@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -70,3 +71,15 @@ def load_charset(name_or_file: str) -> list[str]:
         else:
             raise ValueError(f"unknown charset {part!r}: use one of {sorted(CHARSETS)} or a text file")
     return list(dict.fromkeys(c for c in chars if not c.isspace()))
+
+
+def resolve_charset(arg: str) -> list[str]:
+    """What a user means by a charset argument: named charset(s) (``gb2312-1+big5-1``), a UTF-8 text
+    file, or else the characters themselves. A word that looks like a name or a path but is neither
+    is an error, not a text of Latin letters."""
+    if arg in CHARSETS or Path(arg).is_file() or all(part in CHARSETS for part in arg.split("+")):
+        return load_charset(arg)
+    if re.fullmatch(r"[\w./\\+-]+", arg, flags=re.ASCII):
+        raise ValueError(f"unknown charset {arg!r}: use one of {sorted(CHARSETS)} (joined by '+'), "
+                         f"a UTF-8 text file, or the characters themselves")
+    return list(dict.fromkeys(c for c in arg if not c.isspace()))

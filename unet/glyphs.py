@@ -123,7 +123,7 @@ class Font:
         except Exception as e:  # PIL/fontTools raise many types for a broken file
             raise FontError(f"{self.path}: not a readable font file ({type(e).__name__}: {e})") from e
         self._glyphset = None
-        self._draws: dict[str, bool] = {}
+        self._bounds: dict[str, tuple | None] = {}
         self._lock = threading.Lock()
         self.name = family or self._tt["name"].getDebugName(1) or self.path.stem
 
@@ -144,16 +144,40 @@ class Font:
 
     def draws(self, ch: str) -> bool:
         """True when the character is mapped and its glyph has an outline (not an empty glyph)."""
+        return self.bounds(ch) is not None
+
+    def bounds(self, ch: str) -> tuple[float, float, float, float] | None:
+        """The outline's ink box (xMin, yMin, xMax, yMax) in font units (y up), None if unmapped
+        or empty. Font export uses it to put each generated glyph back where the source's was."""
         if not self.has(ch):
-            return False
+            return None
         with self._lock:
-            if ch not in self._draws:
-                if self._glyphset is None:
-                    self._glyphset = self._tt.getGlyphSet()
-                pen = BoundsPen(self._glyphset)
-                self._glyphset[self._cmap[ord(ch)]].draw(pen)
-                self._draws[ch] = pen.bounds is not None
-            return self._draws[ch]
+            if ch not in self._bounds:
+                pen = BoundsPen(self._glyph_set())
+                self._glyph_set()[self._cmap[ord(ch)]].draw(pen)
+                self._bounds[ch] = pen.bounds
+            return self._bounds[ch]
+
+    def draw(self, ch: str, pen) -> int:
+        """Draw the character's outline (font units) into a fontTools pen; returns its advance width."""
+        with self._lock:
+            glyph = self._glyph_set()[self._cmap[ord(ch)]]
+            glyph.draw(pen)
+            return glyph.width
+
+    @property
+    def units_per_em(self) -> int:
+        return self._tt["head"].unitsPerEm
+
+    def name_record(self, name_id: int) -> str:
+        """One entry of the font's name table ('' where absent), e.g. 0 copyright, 13 licence."""
+        with self._lock:
+            return self._tt["name"].getDebugName(name_id) or ""
+
+    def _glyph_set(self):
+        if self._glyphset is None:
+            self._glyphset = self._tt.getGlyphSet()
+        return self._glyphset
 
     def render(self, ch: str, size: int = 128) -> Image.Image:
         """Draw one character in the documented normalisation (see module docstring)."""
