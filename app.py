@@ -13,11 +13,22 @@ import os
 import gradio as gr
 
 from unet.checkpoint import CheckpointError
+from unet.exports import MAX_EXPORT_CHARS, PRESETS, FontExports
 from unet.glyphs import FontError
 from unet.request import GenerationError
 from unet.service import DemoService
 from unet.stylizer import MAX_CHARS, Stylizer
-from unet.viewer import ATTENTION_CSS, ATTENTION_HTML, ATTENTION_JS, SHEET_CSS, SHEET_HTML, SHEET_JS
+from unet.viewer import (
+                         ATTENTION_CSS,
+                         ATTENTION_HTML,
+                         ATTENTION_JS,
+                         FONT_CSS,
+                         FONT_HTML,
+                         FONT_JS,
+                         SHEET_CSS,
+                         SHEET_HTML,
+                         SHEET_JS,
+)
 
 try:  # ZeroGPU on Hugging Face Spaces; plain CPU/GPU elsewhere
     import spaces
@@ -71,6 +82,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         os.environ.get("GLYPH_CHECKPOINT") or None,  # a directory or a Hub model id; default: shipped
         precision=os.environ.get("GLYPH_PRECISION", "auto")))
     st = svc.st
+    exports = FontExports(st)
 
     @gpu
     @user_errors
@@ -114,6 +126,20 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         glyph pixel (x, y), with the layer's resolution, gamma and contribution."""
         return svc.query_point(svc.request(text, style, blend, weight, layers), index, x, y)
 
+    @user_errors
+    def make_font(text, style, fmt, complete, request: gr.Request, progress=gr.Progress()):
+        def report(done, total, stage):
+            progress(done / max(1, total), desc=f"{stage}: {done} of {total} glyphs")
+        return exports.make(request.session_hash or "api", text, style, fmt, complete, report)
+
+    @user_errors
+    def fill_preset(key):
+        return exports.preset_text(key)
+
+    def font_data(token) -> dict:
+        """The font preview's fetch of the font just made (called from the page)."""
+        return exports.font_data(token)
+
     with gr.Blocks(title="Glyph Attention") as demo:
         gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
                     "Type characters, pick a style, then move over a glyph to see what each "
@@ -147,6 +173,29 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 attention = gr.HTML(None, html_template=ATTENTION_HTML, css_template=ATTENTION_CSS,
                                     js_on_load=ATTENTION_JS, server_functions=[attention_data],
                                     elem_id="attention")
+            with gr.Tab("Make a font", elem_id="font-tab") as font_tab:
+                gr.Markdown("Put the characters you want into an installable font drawn in a style. "
+                            f"Up to {MAX_EXPORT_CHARS} characters per font here; the command line "
+                            "(`python -m unet.font`) has no limit. The font is under the SIL Open "
+                            "Font License.")
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        font_text = gr.Textbox(label=f"Characters for the font (up to {MAX_EXPORT_CHARS})",
+                                               value=EXAMPLES[0], lines=3, elem_id="font-text")
+                        preset = gr.Dropdown([(label, key) for key, (label, _) in PRESETS.items()],
+                                             value=None, label="…or fill in a set", elem_id="font-preset")
+                        with gr.Row():
+                            font_style = gr.Dropdown(st.styles, value=st.styles[0], label="Style",
+                                                     elem_id="font-style")
+                            font_format = gr.Radio([("TrueType (.ttf)", "ttf"), ("OpenType CFF (.otf)", "otf")],
+                                                   value="ttf", label="Format", elem_id="font-format")
+                        complete = gr.Checkbox(False, label="Complete: keep the real font's own glyphs "
+                                               "where it has them (OFL fonts only)", elem_id="font-complete")
+                        font_button = gr.Button("Make font", variant="primary", elem_id="make-font")
+                    with gr.Column(scale=3):
+                        font_preview = gr.HTML(None, html_template=FONT_HTML, css_template=FONT_CSS,
+                                               js_on_load=FONT_JS, server_functions=[font_data],
+                                               elem_id="font-preview")
             with gr.Tab("About") as about_tab:
                 gr.Markdown(ABOUT)
                 gr.Markdown(svc.metrics_markdown())
@@ -170,6 +219,13 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         sheet.select(pick_from_sheet, [session], [attention, char, session], **panel_group)
         attention_tab.select(panel(True), [session], [attention, session], **panel_group)
         about_tab.select(panel(False), [session], [attention, session], **panel_group)
+        font_tab.select(panel(False), [session], [attention, session], **panel_group)
+        # One export at a time on the whole server (each visitor also at most one): a font of 500
+        # characters keeps one CPU thread busy for ~20 s, the other stays with the live demo.
+        font_button.click(make_font, [font_text, font_style, font_format, complete], [font_preview],
+                          api_name="make_font", concurrency_id="export", concurrency_limit=1,
+                          trigger_mode="once")
+        preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)
     demo.queue(default_concurrency_limit=1, max_size=128)
     return demo

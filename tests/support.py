@@ -112,3 +112,22 @@ def pixels(path_or_bytes):
 
     img = Image.open(io.BytesIO(read_png(path_or_bytes)))
     return np.asarray(img.convert("RGB") if img.mode == "P" else img)  # palette PNGs as colours
+
+
+def fitted_ink(img, threshold: int = 128):
+    """Ink (darker than ``threshold``) of a bitmap, fitted into 112 px and centred as unet.glyphs
+    fits a rendered glyph: compares glyphs drawn at different sizes and places (bool, 128 x 128)."""
+    import numpy as np
+    from PIL import Image
+
+    ink = Image.fromarray(((np.asarray(img.convert("L")) < threshold) * 255).astype(np.uint8))
+    ink = ink.crop(ink.getbbox())
+    scale = 112 / max(ink.size)
+    w, h = max(1, round(ink.width * scale)), max(1, round(ink.height * scale))
+    canvas = Image.new("L", (128, 128), 0)
+    canvas.paste(ink.resize((w, h), Image.Resampling.LANCZOS), ((128 - w) // 2, (128 - h) // 2))
+    return np.asarray(canvas) >= 128
+
+
+def ink_iou(a, b) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))

@@ -85,7 +85,7 @@ def first(client):
 
 def test_api_lists_the_three_endpoints(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/generate", "/toggle", "/query_point"} <= set(endpoints)
+    assert {"/generate", "/toggle", "/query_point", "/make_font"} <= set(endpoints)
 
 
 def server_function(url: str, elem_id: str, name: str, data):
@@ -306,3 +306,25 @@ def test_nan_gives_a_clear_error(client, url, api, data, expected):
     message = json.loads(events[1].removeprefix("data:"))["error"]
     assert expected in message and "Traceback" not in message
     assert chars(generate(client, text="永")) == ["永"]
+
+
+def test_make_font_through_the_api_and_fetch_it_as_the_page_does(client, url):
+    from fontTools.ttLib import TTFont
+
+    ticket = client.predict("永和九年 abc", STYLE, "otf", False, api_name="/make_font")
+    assert ticket["chars"] == "永和九年" and ticket["skipped_count"] == 3
+    assert ticket["filename"] == "GlyphAttentionWenKai.otf" and "LXGW" not in json.dumps(ticket)
+    assert len(json.dumps(ticket)) < 2000  # a ticket, not the font
+    out = server_function(url, "font-preview", "font_data", ticket["token"])
+    font = TTFont(io.BytesIO(base64.b64decode(out["font"])))
+    assert "CFF " in font and set(map(chr, font.getBestCmap())) == set("永和九年")
+    assert "no longer kept" in server_function(url, "font-preview", "font_data", "forged")["error"]
+    with pytest.raises(AppError) as excinfo:
+        client.predict("".join(chr(0x4E00 + i) for i in range(501)), STYLE, "ttf", False, api_name="/make_font")
+    assert_clear_error(excinfo, "501 characters asked for; at most 500 per export")
+    with pytest.raises(AppError) as excinfo:
+        client.predict("abc", STYLE, "ttf", False, api_name="/make_font")
+    assert_clear_error(excinfo, "no characters to export")
+    with pytest.raises(AppError) as excinfo:
+        client.predict("永", "AR PL UKai", "ttf", True, api_name="/make_font")
+    assert_clear_error(excinfo, "Open Font License")

@@ -198,3 +198,57 @@ def test_many_browsers_opening_the_page_at_once_all_see_every_glyph(browser, url
                 broken.append(pg.evaluate(SHEET_SRC)[:80])
             pg.context.close()
     assert broken == []
+
+
+# the page draws a character in the given CSS font family on a canvas and returns its ink (alpha)
+DRAW_IN_FONT = """([family, ch]) => {
+  const c = document.createElement("canvas"); c.width = c.height = 320;
+  const ctx = c.getContext("2d");
+  ctx.font = `256px "${family}"`; ctx.textBaseline = "middle"; ctx.textAlign = "center";
+  ctx.fillText(ch, 160, 160);
+  return Array.from(ctx.getImageData(0, 0, 320, 320).data.filter((_, i) => i % 4 === 3));
+}"""
+
+
+def test_make_a_font_download_it_and_the_page_sets_text_in_it(browser, url):
+    """Export a few characters from the Make a font tab: the download is that font, and the preview
+    (the browser itself, through @font-face) draws each character as the glyph it was made from."""
+    from fontTools.ttLib import TTFont
+    from PIL import Image
+
+    from unet.stylizer import Stylizer
+
+    from .support import fitted_ink, ink_iou
+
+    chars, style = "永和九年", "Smiley Sans"
+    page = open_page(browser, url)
+    page.goto(url)
+    page.get_by_role("tab", name="Make a font").click()
+    page.locator("#font-text textarea").fill(chars + " abc")
+    page.locator("#font-style input").click()
+    page.get_by_role("option", name=style).click()
+    page.locator("#make-font").click()
+    page.wait_for_function("() => window.glyphFont && window.glyphFont.dataset.fontReady", timeout=WAIT_MS)
+    preview = page.locator("#font-preview")
+    assert "4 generated" in preview.inner_text() and "3 skipped" in preview.inner_text()
+    family = page.evaluate("() => window.glyphFont.dataset.fontReady")
+    assert family in page.evaluate("() => getComputedStyle(document.querySelector('.ga-font-preview')).fontFamily")
+
+    with page.expect_download() as download:
+        page.locator("a.ga-font-download").click()
+    font = TTFont(download.value.path())
+    assert set(map(chr, font.getBestCmap())) == set(chars) and "glyf" in font
+    assert download.value.suggested_filename == "GlyphAttentionSmileySans.ttf"
+
+    generated = Stylizer.from_pretrained().generate(chars, style, with_target=False)
+    for ch, glyph in zip(generated.chars, generated.generated):
+        def drawn(fam, ch=ch):
+            alpha = np.array(page.evaluate(DRAW_IN_FONT, [fam, ch]), dtype=np.uint8).reshape(320, 320)
+            return fitted_ink(Image.fromarray(255 - alpha))
+        in_export, fallback = drawn(family), drawn("serif")
+        expected = fitted_ink(glyph)
+        assert ink_iou(in_export, expected) >= 0.8, ch
+        assert ink_iou(in_export, expected) > ink_iou(fallback, expected) + 0.2, ch  # not a system font
+    ARTIFACTS.mkdir(exist_ok=True)
+    preview.screenshot(path=str(ARTIFACTS / "font.png"))
+    page.context.close()

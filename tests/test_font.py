@@ -10,7 +10,6 @@ import pytest
 from fontTools.pens.areaPen import AreaPen
 from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont
-from PIL import Image
 from skimage.metrics import structural_similarity
 
 from unet import font as F
@@ -20,7 +19,7 @@ from unet.request import GenerationError
 from unet.stylizer import Stylizer
 from unet.trace import potrace_path, trace
 
-from .support import REPO, require_font
+from .support import REPO, fitted_ink, require_font
 
 TEXT = "永和九年歲在癸丑回"  # 回 has counters (holes) that must survive
 SMILEY = "Smiley Sans"
@@ -59,17 +58,6 @@ def ssim(a, b) -> float:
                                  data_range=255)
 
 
-def fitted_ink(img) -> np.ndarray:
-    """Ink (< 128) of a bitmap, fitted into 112 px and centred as unet.glyphs fits a rendered glyph."""
-    ink = Image.fromarray(((np.asarray(img.convert("L")) < 128) * 255).astype(np.uint8))
-    ink = ink.crop(ink.getbbox())
-    scale = 112 / max(ink.size)
-    w, h = max(1, round(ink.width * scale)), max(1, round(ink.height * scale))
-    canvas = Image.new("L", (128, 128), 0)
-    canvas.paste(ink.resize((w, h), Image.Resampling.LANCZOS), ((128 - w) // 2, (128 - h) // 2))
-    return np.asarray(canvas) >= 128
-
-
 @pytest.mark.parametrize("fmt", ["ttf", "otf"])
 @pytest.mark.parametrize("vectorizer", VECTORIZERS)
 def test_glyph_bitmaps_come_back_from_the_font_as_they_went_in(tmp_path, fmt, vectorizer):
@@ -95,7 +83,7 @@ def test_exported_font_is_valid_and_holds_the_generated_glyphs(stylizer, generat
     report = F.export_font(stylizer, TEXT + "abc 😀", out, SMILEY, vectorizer=vectorizer)
     assert report.vectorizer == vectorizer and report.fmt == fmt
     assert sorted(report.generated) == sorted(TEXT) and not report.kept
-    assert {s.char for s in report.skipped} == set("abc 😀")
+    assert {s.char for s in report.skipped} == set("abc😀")  # spaces separate, not skipped
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left beside it
 
     font = TTFont(out)
@@ -120,10 +108,11 @@ def test_exported_font_is_valid_and_holds_the_generated_glyphs(stylizer, generat
     hui = contours(font, cmap[ord("回")])
     assert len(hui) == 4 and sum(np.sign(a) == outer_sign for a in hui) == 2, hui
 
-    # metrics: full-width advances, vertical metrics from the typographic ascender
+    # metrics: the style's advance, vertical metrics from the typographic ascender
     os2 = font["OS/2"]
     assert font["head"].unitsPerEm == 1000
-    assert all(font["hmtx"][cmap[ord(c)]][0] == 1000 for c in TEXT)
+    assert all(font["hmtx"][cmap[ord(c)]][0] == 800 for c in TEXT)  # Smiley Sans's own advance
+    assert F.style_advance(stylizer, "LXGW WenKai") == 1000
     assert font["vhea"].ascent == 500 and font["vhea"].descent == -500
     for ch in TEXT:
         name = cmap[ord(ch)]
@@ -263,3 +252,36 @@ def test_cli_writes_a_font_and_reports_errors_in_one_line(tmp_path):
                           str(tmp_path / "bad.ttf")], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown charset 'gb9999'")
     assert "Traceback" not in bad.stderr and not (tmp_path / "bad.ttf").exists()
+
+
+def test_app_exports_are_bounded_one_at_a_time_per_visitor(stylizer):
+    import threading
+
+    from unet.exports import FONT_CACHE_BYTES, FontExports
+
+    exports = FontExports(stylizer, max_chars=4)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(done, total, stage):
+        started.set()
+        release.wait(30)
+
+    first = threading.Thread(target=lambda: exports.make("alice", "永和", SMILEY, "ttf", False, slow))
+    first.start()
+    assert started.wait(30)
+    with pytest.raises(F.ExportError, match="one export at a time"):
+        exports.make("alice", "九", SMILEY, "ttf", False)
+    other = exports.make("bob", "九", SMILEY, "ttf", False)  # another visitor is not held up
+    release.set()
+    first.join(30)
+    assert exports.make("alice", "年", SMILEY, "ttf", False)["chars"] == "年"  # free again
+    assert exports.font_data(other["token"])["filename"] == "GlyphAttentionSmileySans.ttf"
+    with pytest.raises(F.ExportError, match="at most 4 per export"):
+        exports.make("bob", "永和九年歲", SMILEY, "ttf", False)
+    with pytest.raises(F.ExportError, match="too long"):
+        exports.make("bob", "a" * 1000, SMILEY, "ttf", False)
+    with pytest.raises(F.ExportError, match="format"):
+        exports.make("bob", "永", SMILEY, "woff", False)
+    assert "error" in exports.font_data(None) and "error" in exports.font_data("nope")
+    assert exports._fonts.max_entries == 16 and exports._fonts.max_bytes == FONT_CACHE_BYTES
+    assert len(exports.preset_text("gb2312-500")) == len(exports.preset_text("big5-500")) == 500

@@ -42,7 +42,7 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from .charsets import resolve_charset
+from .charsets import gb2312_level1, resolve_charset
 from .glyphs import Font, Skipped, split_text
 from .request import GenerationError
 from .trace import TraceError, pick_vectorizer, trace
@@ -256,15 +256,31 @@ def _codepage_bits(chars) -> int:
 
 
 def outline_glyph(ch: str, bitmap: Image.Image, source_font: Font, source_image: Image.Image,
-                  vectorizer: str = "potrace") -> FontGlyph:
+                  vectorizer: str = "potrace", advance: int = UPM) -> FontGlyph:
     """One glyph bitmap (normalised as ``unet.glyphs`` renders) -> a font glyph placed where
-    ``source_font`` has ``ch`` (``source_image``: that character as the model saw it)."""
+    ``source_font`` has ``ch`` (``source_image``: that character as the model saw it), moved
+    sideways so it keeps its place in an ``advance`` that differs from the source's."""
     try:
         contours = trace(bitmap, vectorizer)
     except TraceError as e:
         raise ExportError(f"tracing {ch!r} failed: {e}") from e
-    matrix = Placement.from_source(source_font, ch, source_image).matrix()
-    return FontGlyph(ch, clean_path(lambda pen: replay(contours, TransformPen(pen, matrix)), even_odd=True))
+    k, _, _, _, dx, dy = Placement.from_source(source_font, ch, source_image).matrix()
+    dx += (advance - source_font.advance(ch) * UPM / source_font.units_per_em) / 2
+    return FontGlyph(ch, clean_path(lambda pen: replay(contours, TransformPen(pen, (k, 0, 0, -k, dx, dy))),
+                                    even_odd=True), advance=advance)
+
+
+def style_advance(stylizer, style: str) -> int:
+    """The advance width the style's real font gives Chinese characters (median over the 500 most
+    common it has, scaled to UPM), or UPM where that font is not installed. Smiley Sans sets
+    characters 800 units apart: with the source's 1000 its generated text looked letter-spaced."""
+    target = stylizer.target_font(style)
+    if target is None:
+        return UPM
+    common = [c for c in gb2312_level1()[:500] if target.draws(c)]
+    if not common:
+        return UPM
+    return round(float(np.median([target.advance(c) for c in common])) * UPM / target.units_per_em)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -310,6 +326,7 @@ def plan_export(stylizer, text: str, style: str, complete: bool = False,
     Raises ``ExportError`` when nothing would be in the font or the request is over ``max_chars``.
     """
     chars, skipped = split_text(text, stylizer.source_font)
+    skipped = [s for s in skipped if not s.char.isspace()]  # separators, not characters asked for
     kept: list[str] = []
     if complete:
         target = stylizer.target_font(style)
@@ -420,6 +437,7 @@ def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str
     done = 0
     seconds = {"generate": 0.0, "trace": 0.0}
     by_char: dict[str, FontGlyph] = {}
+    advance = style_advance(stylizer, style)
 
     def report(stage):
         if progress is not None:
@@ -427,7 +445,7 @@ def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str
 
     def vectorise(ch, generated, source):
         t = time.perf_counter()
-        glyph = outline_glyph(ch, generated, stylizer.source_font, source, vectorizer)
+        glyph = outline_glyph(ch, generated, stylizer.source_font, source, vectorizer, advance)
         return glyph, time.perf_counter() - t
 
     report("generating")
@@ -455,7 +473,8 @@ def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str
         for ch in kept:
             recorder = RecordingPen()
             advance = target.draw(ch, recorder)
-            path = clean_path(lambda pen: recorder.replay(TransformPen(pen, (k, 0, 0, k, 0, 0))), even_odd=False)
+            path = clean_path(lambda pen, rec=recorder: rec.replay(TransformPen(pen, (k, 0, 0, k, 0, 0))),
+                              even_odd=False)
             by_char[ch] = FontGlyph(ch, path, advance=round(advance * k), origin="kept")
             done += 1
         report("copying")

@@ -165,6 +165,11 @@ class Font:
             glyph.draw(pen)
             return glyph.width
 
+    def advance(self, ch: str) -> int:
+        """The character's advance width in font units."""
+        with self._lock:
+            return self._tt["hmtx"][self._cmap[ord(ch)]][0]
+
     @property
     def units_per_em(self) -> int:
         return self._tt["head"].unitsPerEm

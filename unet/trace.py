@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from fontTools.pens.recordingPen import RecordingPen

@@ -1,0 +1,89 @@
+"""Font export in the demo: bounded, one export at a time per visitor, fonts handed to the page.
+
+A shared Space must not let one visitor's export starve the others: an export holds at most
+``MAX_EXPORT_CHARS`` characters (~20 s on one CPU thread), a visitor runs one at a time, and the
+built fonts wait in a cache bounded in entries and bytes until the page fetches them (a server
+function of the preview, so Gradio keeps no copy of the font per session).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .cache import BoundedCache
+from .charsets import big5_common, gb2312_level1
+from .font import ExportError, export_font
+from .stylizer import Stylizer
+
+MAX_EXPORT_CHARS = 500  # per export on a shared Space (the CLI has no limit)
+FONT_CACHE_ENTRIES = 16
+FONT_CACHE_BYTES = 24 * 2**20  # a 500-glyph TTF is ~0.6 MB
+PRESETS = {  # key -> (label, characters); keys travel, labels are only shown
+    "gb2312-500": ("500 most common simplified (GB2312 level 1)", lambda: "".join(gb2312_level1()[:500])),
+    "big5-500": ("500 most common traditional (Big5 level 1)", lambda: "".join(big5_common()[:500])),
+}
+
+
+class FontExports:
+    """Makes fonts for visitors and keeps each until its page has fetched it."""
+
+    def __init__(self, stylizer: Stylizer, max_chars: int = MAX_EXPORT_CHARS):
+        self.st = stylizer
+        self.max_chars = max_chars
+        self._fonts: BoundedCache[dict] = BoundedCache(FONT_CACHE_ENTRIES, FONT_CACHE_BYTES,
+                                                       size_of=lambda f: len(f["data"]))
+        self._running: set[str] = set()  # visitors with an export in progress
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def preset_text(key: str) -> str:
+        if key not in PRESETS:
+            raise ExportError(f"unknown preset {key!r}")
+        return PRESETS[key][1]()
+
+    def make(self, visitor: str, text, style, fmt, complete,
+             progress: Callable[[int, int, str], None] | None = None) -> dict:
+        """Build a font of ``text``'s characters; returns what the preview shows (a ticket, no bytes)."""
+        if not isinstance(text, str):
+            raise ExportError("the characters must be text")
+        if len(text) > 20 * self.max_chars:
+            raise ExportError(f"that text is too long for one export here (at most {self.max_chars} characters)")
+        if fmt not in ("ttf", "otf"):
+            raise ExportError(f"format must be 'ttf' or 'otf', got {fmt!r}")
+        with self._lock:
+            if visitor in self._running:
+                raise ExportError("your previous font is still being made; one export at a time")
+            self._running.add(visitor)
+        try:
+            with tempfile.TemporaryDirectory(prefix="glyph-font-") as tmp:
+                out = Path(tmp) / f"font.{fmt}"
+                report = export_font(self.st, text, out, style, fmt, bool(complete),
+                                     max_chars=self.max_chars, progress=progress)
+                data = out.read_bytes()
+        finally:
+            with self._lock:
+                self._running.discard(visitor)
+        token = secrets.token_urlsafe(12)
+        filename = re.sub(r"[^A-Za-z0-9]+", "", report.family) + f".{fmt}"
+        self._fonts.put(token, {"data": data, "filename": filename})
+        in_font = set(report.generated) | set(report.kept)
+        chars = "".join(c for c in dict.fromkeys(text) if c in in_font)  # in the order typed
+        return {"token": token, "family": report.family, "css_family": f"ga-export-{token[:8]}",
+                "chars": chars, "filename": filename, "size": len(data),
+                "summary": (f"{len(report.generated)} generated"
+                            + (f", {len(report.kept)} kept from the real font" if report.kept else "")
+                            + f", {len(report.skipped)} skipped; traced with {report.vectorizer}"),
+                "skipped": [str(s) for s in report.skipped[:10]], "skipped_count": len(report.skipped)}
+
+    def font_data(self, token) -> dict:
+        """The page's fetch of a font it was promised (base64), or an error it can show."""
+        font = self._fonts.get(token) if isinstance(token, str) else None
+        if font is None:
+            return {"error": "this font is no longer kept on the server; please make it again"}
+        return {"font": base64.b64encode(font["data"]).decode("ascii"), "filename": font["filename"]}
