@@ -17,7 +17,9 @@ Tables:
   6. throughput with 8 concurrent Gradio clients;
   7. the live loop in a real browser (Playwright + Debian's chromium): Generate and a toggle until
      the sheet is painted, the attention map's redraw rate while the mouse moves, 8 browsers
-     opening the page at once, and the server's memory after hundreds of sessions.
+     opening the page at once, and the server's memory after hundreds of sessions;
+  8. font export: ms per glyph to generate, trace (potrace and the fallback), place and build TTF
+     and OTF, and a whole GB2312 level-1 font end to end (``--quick``: 512 characters).
 
 Memory is the process's peak resident set size (``VmHWM`` from ``/proc/self/status``, reset before the
 measured call by writing ``5`` to ``/proc/self/clear_refs``, after ``malloc_trim(0)`` so freed heap
@@ -48,7 +50,7 @@ from pathlib import Path
 from . import attention_kernels, gradio_api, stylizer, training
 from .measure import REPO, Report, loadavg, machine_description, md_table
 
-TABLES = {1, 2, 3, 4, 5, 6, 7}
+TABLES = {1, 2, 3, 4, 5, 6, 7, 8}
 SERVER_TABLES = {4, 6, 7}
 
 
@@ -57,8 +59,10 @@ def summary(results: dict) -> str:
     rows = []
     from . import concurrency, live_loop
 
+    from . import font_export
+
     for table, module in ((4, gradio_api), (7, live_loop), (6, concurrency), (3, stylizer),
-                          (1, attention_kernels), (5, training)):
+                          (1, attention_kernels), (5, training), (8, font_export)):
         if results.get(table):
             rows += module.summary_rows(results[table])
     return "## Targets at a glance\n\n" + md_table(["what", "target", "measured", "", "see"], rows)
@@ -72,7 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="smoke test: --quick with tiny kernels and models (numbers mean nothing)")
     p.add_argument("--checkpoint", type=Path, help="the engine's checkpoint (default: the shipped one)")
     p.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="markdown file to write ('' = none)")
-    p.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated table numbers to run")
+    p.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated table numbers to run")
     args = p.parse_args(argv)
     args.quick = args.quick or args.tiny
     try:
@@ -80,10 +84,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     except ValueError:
         p.error(f"--only takes table numbers, e.g. 1,3; got {args.only!r}")
     if not args.only or args.only - TABLES:
-        p.error(f"--only takes table numbers from 1 to 7; got {sorted(args.only)}")
+        p.error(f"--only takes table numbers from 1 to 8; got {sorted(args.only)}")
     if args.checkpoint and args.only & SERVER_TABLES:
         p.error("tables 4, 6 and 7 serve the shipped checkpoint through app.py: with --checkpoint, "
-                "choose from --only 1,2,3,5")
+                "choose from --only 1,2,3,5,8")
     return args
 
 
@@ -116,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
         results[3] = stylizer.table_stylizer(rep, args.quick, st)
     if 5 in only:  # before the server starts, so its process does not share the machine with training
         results[5] = training.table_training(rep, args.quick, args.tiny)
+    if 8 in only:  # also before the server: it keeps both cores busy for minutes
+        from .font_export import table_font
+
+        results[8] = table_font(rep, args.quick, st, args.tiny)
     if only & SERVER_TABLES:
         from tools.stress import Server
 

@@ -34,13 +34,14 @@ def checkpoint(tmp_path_factory) -> Path:
 def test_quick_run_on_a_tiny_checkpoint_writes_every_table(checkpoint, tmp_path):
     out = tmp_path / "bench.md"
     r = subprocess.run([sys.executable, "-m", "benchmarks", "--tiny", "--checkpoint", str(checkpoint),
-                        "--only", "1,2,3,5", "--out", str(out)], cwd=REPO, capture_output=True, text=True,
+                        "--only", "1,2,3,5,8", "--out", str(out)], cwd=REPO, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     text = out.read_text(encoding="utf-8")
     assert text.index("# Benchmarks") < text.index("## Targets at a glance") < text.index(
         "## 1. Attention kernels") < text.index("## 2. Generator forward") < text.index(
-        "## 3. Stylizer end-to-end") < text.index("## 5. Training") < text.index("_Total benchmark wall time")
+        "## 3. Stylizer end-to-end") < text.index("## 5. Training") < text.index("## 8. Font export") < text.index(
+        "_Total benchmark wall time")
     assert "## 4." not in text and "## 6." not in text
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     for cells in (
@@ -58,6 +59,10 @@ def test_quick_run_on_a_tiny_checkpoint_writes_every_table(checkpoint, tmp_path)
         ("attention 32,16 (shipped)", "≤ 1.3×"),
         ("attention none",),
         ("sdpa_attention vs explicit at 64×64, batch 1: speed", "table 1"),
+        ("trace: contours",),
+        ("build + save OTF",),
+        ("**end to end, 64 characters**", "level 1 extrapolated"),
+        ("font export: GB2312 level 1 (3,755 glyphs) end to end, 2 cores", "≤ 180 s", "(extrapolated)"),
         ("training time with ÷ without attention (batch 2)", "table 5"),
     ):
         assert any(all(c in row for c in cells) for row in rows), f"no row with {cells}"
