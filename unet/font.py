@@ -50,7 +50,9 @@ from .trace import TraceError, pick_vectorizer, trace
 UPM = 1000  # units per em of every exported font
 BATCH = 64  # characters per Stylizer call (its per-request limit)
 CU2QU_ERROR = 1.0  # font units a quadratic (TrueType) curve may stray from potrace's cubic
-RESERVED_NAMES = ("LXGW", "霞鹜")  # LXGW WenKai's Reserved Font Names (SIL OFL): never in our names
+# Never in our names: LXGW WenKai's Reserved Font Names (SIL OFL), and Arphic's "AR PL" vendor prefix
+# (not an OFL font; a name with it would read as Arphic's own release).
+RESERVED_NAMES = ("LXGW", "霞鹜", "AR PL")
 LICENSE = ("This Font Software is licensed under the SIL Open Font License, Version 1.1. "
            "This license is available with a FAQ at: https://openfontlicense.org")
 LICENSE_URL = "https://openfontlicense.org"
