@@ -57,9 +57,7 @@ SERVER_TABLES = {4, 6, 7}
 def summary(results: dict) -> str:
     """The targets at a glance, from the tables' results (what was not run is left out)."""
     rows = []
-    from . import concurrency, live_loop
-
-    from . import font_export
+    from . import concurrency, font_export, live_loop
 
     for table, module in ((4, gradio_api), (7, live_loop), (6, concurrency), (3, stylizer),
                           (1, attention_kernels), (5, training), (8, font_export)):
