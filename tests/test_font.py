@@ -10,6 +10,7 @@ import pytest
 from fontTools.pens.areaPen import AreaPen
 from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont
+from PIL import Image
 from skimage.metrics import structural_similarity
 
 from unet import font as F
@@ -148,6 +149,10 @@ def test_no_name_record_carries_a_reserved_font_name(stylizer, tmp_path):
         assert word not in report.summary()
     with pytest.raises(F.ExportError, match="Reserved Font Name"):
         F.export_font(stylizer, "永", tmp_path / "x.ttf", "LXGW WenKai", family="My LXGW copy")
+    # complete mode would have to keep WenKai's copyright notice, which names "LXGW"
+    with pytest.raises(F.ExportError, match="copyright notice of 'WenKai'") as excinfo:
+        F.export_font(stylizer, "永", tmp_path / "x.ttf", "LXGW WenKai", complete=True)
+    assert "LXGW" not in str(excinfo.value)
     assert not (tmp_path / "x.ttf").exists()
 
 
@@ -285,3 +290,19 @@ def test_app_exports_are_bounded_one_at_a_time_per_visitor(stylizer):
     assert "error" in exports.font_data(None) and "error" in exports.font_data("nope")
     assert exports._fonts.max_entries == 16 and exports._fonts.max_bytes == FONT_CACHE_BYTES
     assert len(exports.preset_text("gb2312-500")) == len(exports.preset_text("big5-500")) == 500
+
+
+def test_without_potrace_the_export_falls_back_to_contours(stylizer, tmp_path, monkeypatch):
+    """A fresh machine after the README's pip install has no potrace: 'auto' must still export."""
+    import unet.trace as T
+
+    monkeypatch.setattr(T.shutil, "which", lambda name: None)
+    assert T.pick_vectorizer("auto") == "contours"
+    with pytest.raises(ValueError, match="potrace program is not installed"):
+        T.pick_vectorizer("potrace")
+    with pytest.raises(F.ExportError, match="potrace program is not installed"):
+        F.export_font(stylizer, "永", tmp_path / "x.ttf", SMILEY, vectorizer="potrace")
+    report = F.export_font(stylizer, "永和", tmp_path / "auto.ttf", SMILEY)
+    assert report.vectorizer == "contours" and "traced with contours" in report.summary()
+    with pytest.raises(T.TraceError, match="not installed"):
+        T.trace_potrace(Image.new("L", (8, 8), 255))

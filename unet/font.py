@@ -155,7 +155,8 @@ class FontNames:
             for word in reserved:
                 if word.casefold() in value.casefold():
                     raise ExportError(f"the font's {field_name.replace('_', ' ')} may not contain "
-                                      f"{word!r}: it is another font's Reserved Font Name")
+                                      f"{word!r}: another font reserves it (a Reserved Font Name or "
+                                      f"vendor prefix)")
 
 
 def without_reserved(text: str, reserved: Sequence[str] = RESERVED_NAMES) -> str:
@@ -180,15 +181,9 @@ def build_font(glyphs: Sequence[FontGlyph], names: FontNames, fmt: str = "ttf",
     fb.setupGlyphOrder(order)
     fb.setupCharacterMap({ord(g.char): g.name for g in glyphs})  # format 4, plus 12 beyond the BMP
 
-    notdef = pathops.Path()
-    pen = notdef.getPen()
-    for box in ((50, m["descender"], UPM - 50, m["ascender"]), (100, m["descender"] + 50, UPM - 100, m["ascender"] - 50)):
-        x0, y0, x1, y1 = box
-        pts = [(x0, y0), (x0, y1), (x1, y1), (x1, y0)] if box[0] == 50 else [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-        pen.moveTo(pts[0])
-        for p in pts[1:]:
-            pen.lineTo(p)
-        pen.closePath()
+    notdef = clean_path(lambda pen: replay([_rectangle(50, m["descender"], UPM - 50, m["ascender"]),
+                                            _rectangle(100, m["descender"] + 50, UPM - 100, m["ascender"] - 50)],
+                                           pen), even_odd=True)  # a hollow box
     paths = {".notdef": notdef, **{g.name: g.path for g in glyphs}}
     advances = {".notdef": UPM, **{g.name: g.advance for g in glyphs}}
     heights = {".notdef": UPM, **{g.name: g.advance_height for g in glyphs}}
@@ -227,6 +222,11 @@ def build_font(glyphs: Sequence[FontGlyph], names: FontNames, fmt: str = "ttf",
     fb.setupPost(isFixedPitch=0)
     fb.font["head"].fontRevision = float(names.version)
     return fb.font
+
+
+def _rectangle(x0, y0, x1, y1) -> list:
+    return [("moveTo", ((x0, y0),)), ("lineTo", ((x1, y0),)), ("lineTo", ((x1, y1),)),
+            ("lineTo", ((x0, y1),)), ("closePath", ())]
 
 
 def _name_strings(names: FontNames) -> dict:
@@ -337,6 +337,12 @@ def plan_export(stylizer, text: str, style: str, complete: bool = False,
         if not is_ofl(target):
             raise ExportError(f"complete mode copies glyphs only from fonts under the SIL Open Font "
                               f"License; {style!r} is not, so generate every character instead")
+        notice = target.name_record(0).casefold()
+        if any(word.casefold() in notice for word in RESERVED_NAMES):
+            # the OFL would make us keep that notice, and no exported byte may carry a reserved name
+            raise ExportError(f"complete mode would have to keep the copyright notice of "
+                              f"{without_reserved(style)!r}, which carries its Reserved Font Name; "
+                              f"generate every character instead")
         every, _ = split_text(text, target)
         kept = [c for c in every if target.draws(c)]
         kept_set = set(kept)
@@ -387,7 +393,7 @@ def export_font(stylizer, text: str, out: str | Path, style: str | None = None, 
                       family_zh=family or f"字形注意力 {style_words}",
                       description=describe(stylizer, style, chars, kept),
                       copyright=_copyright(stylizer, style, bool(kept)))
-    names.check()
+    names.check()  # build_font checks again; this fails before minutes of work, not after
     handle = _open_output(out)  # fails now, not after minutes of work, if out is not writable
     try:
         glyphs, seconds = _make_glyphs(stylizer, chars, kept, style, vectorizer, progress)
