@@ -54,11 +54,15 @@ def ink_box(img: Image.Image) -> tuple[int, int, int, int]:
     return cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
 
 
-def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.Image) -> dict:
-    """Canvas px -> font units, three ways (see the module docstring)."""
-    shipped = F.Placement.from_source(source, ch, source_image).matrix()
+def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.Image,
+               advance: int) -> dict:
+    """Canvas px -> font units, three ways (see the module docstring); each glyph then moves to the
+    middle of the style's advance, as the export does."""
+    k, _, _, _, dx, dy = F.Placement.from_source(source, ch, source_image).matrix()
+    shift = (advance - source.advance(ch) * F.UPM / source.units_per_em) / 2
+    shipped = (k, 0, 0, -k, dx + shift, dy)
     k = F.UPM / bitmap.width  # the canvas as the em square, its top at the typographic ascender
-    canvas = (k, 0, 0, -k, 0, 880)
+    canvas = (k, 0, 0, -k, shift, 880)
     gx0, gy0, gx1, gy1 = ink_box(bitmap)
     sx0, sy0, sx1, sy1 = ink_box(source_image)
     ax, ay = (sx1 - sx0) / (gx1 - gx0), (sy1 - sy0) / (gy1 - gy0)
@@ -67,7 +71,8 @@ def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.I
             "stretched onto the source's ink box": (shipped, pre)}
 
 
-def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, tmp: Path) -> dict:
+def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, tmp: Path,
+            advance: int) -> dict:
     bitmaps = {c: style_font.render(c, 128) for c in chars}
     sources = {c: source.render(c, 128) for c in chars}
     outlines = {c: trace(bitmaps[c], vectorizer) for c in chars}
@@ -75,10 +80,10 @@ def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, t
     row = {"source font itself": np.mean([iou(em_ink(source.path, c), real[c]) for c in chars])}
     shape = {}
     names = F.FontNames("Fidelity", "Fidelity", "Machine-generated test", "none")
-    for i, name in enumerate(placements(source, chars[0], bitmaps[chars[0]], sources[chars[0]])):
+    for i, name in enumerate(placements(source, chars[0], bitmaps[chars[0]], sources[chars[0]], advance)):
         glyphs = []
         for c in chars:
-            matrices = placements(source, c, bitmaps[c], sources[c])[name]
+            matrices = placements(source, c, bitmaps[c], sources[c], advance)[name]
 
             def draw(pen, c=c, matrices=matrices):
                 for matrix in matrices:
@@ -114,7 +119,7 @@ def main(argv=None) -> None:
                 continue
             usable = [c for c in chars if style_font.draws(c) and st.source_font.draws(c)]
             for vec in vectorizers:
-                r = measure(style_font, st.source_font, usable, vec, Path(tmp))
+                r = measure(style_font, st.source_font, usable, vec, Path(tmp), F.style_advance(st, style))
                 for name, value in r["place"].items():
                     shape = r["shape"].get(name)
                     rows.append([style, vec, name, f"{value:.3f}", "" if shape is None else f"{shape:.3f}",
