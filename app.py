@@ -128,8 +128,8 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
 
     @user_errors
     def make_font(text, style, fmt, complete, request: gr.Request, progress=gr.Progress()):
-        def report(done, total, stage):
-            progress(done / max(1, total), desc=f"{stage}: {done} of {total} glyphs")
+        def report(fraction, message):
+            progress(fraction, desc=message)
         return exports.make(request.session_hash or "api", text, style, fmt, complete, report)
 
     @user_errors

@@ -160,8 +160,13 @@ def test_complete_mode_keeps_the_real_glyphs_and_records_which_are_generated(sty
     smiley = Font("SmileySans-Oblique.ttf")
     assert smiley.draws("永") and not smiley.draws("歲")  # Smiley Sans draws simplified only
     out = tmp_path / "complete.ttf"
-    report = F.export_font(stylizer, "永和歲", out, SMILEY, complete=True)
+    seen = []
+    report = F.export_font(stylizer, "永和歲", out, SMILEY, complete=True,
+                           progress=lambda fraction, message: seen.append((fraction, message)))
     assert report.kept == ["永", "和"] and report.generated == ["歲"]
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
+    assert seen[-1][1] == "generated 1 and traced 1 of 1 glyphs; copied 2 of 2"
     font = TTFont(out)
     description = font["name"].getDebugName(10)
     assert "2 glyphs are the original font's own; 1 are machine-generated: 歲" in description
@@ -267,7 +272,7 @@ def test_app_exports_are_bounded_one_at_a_time_per_visitor(stylizer):
     exports = FontExports(stylizer, max_chars=4)
     started, release = threading.Event(), threading.Event()
 
-    def slow(done, total, stage):
+    def slow(fraction, message):
         started.set()
         release.wait(30)
 

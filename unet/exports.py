@@ -48,7 +48,7 @@ class FontExports:
         return PRESETS[key][1]()
 
     def make(self, visitor: str, text, style, fmt, complete,
-             progress: Callable[[int, int, str], None] | None = None) -> dict:
+             progress: Callable[[float, str], None] | None = None) -> dict:
         """Build a font of ``text``'s characters; returns what the preview shows (a ticket, no bytes)."""
         if not isinstance(text, str):
             raise ExportError("the characters must be text")

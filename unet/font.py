@@ -59,7 +59,7 @@ LICENSE_URL = "https://openfontlicense.org"
 FORMATS = ("ttf", "otf")
 GB2312_BIT, BIG5_BIT = 18, 20  # OS/2 ulCodePageRange1: Chinese Simplified (cp936), Traditional (cp950)
 
-Progress = Callable[[int, int, str], None]  # (done, total, stage)
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
 class ExportError(GenerationError):
@@ -441,51 +441,57 @@ def _metrics(source: Font) -> dict:
 def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str, vectorizer: str,
                  progress: Progress | None) -> tuple[list[FontGlyph], dict[str, float]]:
     """Generate ``chars`` in batches while earlier batches are traced on a second thread."""
-    total = len(chars) + len(kept)
-    done = 0
     seconds = {"generate": 0.0, "trace": 0.0}
     by_char: dict[str, FontGlyph] = {}
     advance = style_advance(stylizer, style)
+    count = {"generated": 0, "traced": 0, "kept": 0}
+    steps = max(1, 2 * len(chars) + len(kept))  # a generated glyph is two steps: draw, trace
 
-    def report(stage):
+    def report():
         if progress is not None:
-            progress(done, total, stage)
+            message = f"generated {count['generated']} and traced {count['traced']} of {len(chars)} glyphs"
+            if kept:
+                message += f"; copied {count['kept']} of {len(kept)}"
+            progress((count["generated"] + count["traced"] + count["kept"]) / steps, message)
 
     def vectorise(ch, generated, source):
         t = time.perf_counter()
         glyph = outline_glyph(ch, generated, stylizer.source_font, source, vectorizer, advance)
         return glyph, time.perf_counter() - t
 
-    report("generating")
+    def collect(future):
+        glyph, spent = future.result()
+        by_char[glyph.char] = glyph
+        seconds["trace"] += spent
+        count["traced"] += 1
+
+    report()
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = []
         for start in range(0, len(chars), BATCH):
-            batch = chars[start:start + BATCH]
             t = time.perf_counter()
-            gen = stylizer.run(stylizer.request("".join(batch), style), with_target=False)
+            gen = stylizer.run(stylizer.request("".join(chars[start:start + BATCH]), style), with_target=False)
             seconds["generate"] += time.perf_counter() - t
+            count["generated"] += len(gen.chars)
             pending += [pool.submit(vectorise, c, g, s) for c, g, s in zip(gen.chars, gen.generated, gen.source)]
             while pending and pending[0].done():
-                glyph, spent = pending.pop(0).result()
-                by_char[glyph.char], done = glyph, done + 1
-                seconds["trace"] += spent
-            report("generating")
-        for future in pending:
-            glyph, spent = future.result()
-            by_char[glyph.char], done = glyph, done + 1
-            seconds["trace"] += spent
-            report("tracing")
+                collect(pending.pop(0))
+            report()
+        for i, future in enumerate(pending):
+            collect(future)
+            if i % 16 == 15:
+                report()
     if kept:
         target = stylizer.target_font(style)
         k = UPM / target.units_per_em
         for ch in kept:
             recorder = RecordingPen()
-            advance = target.draw(ch, recorder)
+            width = target.draw(ch, recorder)
             path = clean_path(lambda pen, rec=recorder: rec.replay(TransformPen(pen, (k, 0, 0, k, 0, 0))),
                               even_odd=False)
-            by_char[ch] = FontGlyph(ch, path, advance=round(advance * k), origin="kept")
-            done += 1
-        report("copying")
+            by_char[ch] = FontGlyph(ch, path, advance=round(width * k), origin="kept")
+            count["kept"] += 1
+    report()
     return [by_char[c] for c in sorted(by_char, key=ord)], seconds
 
 
@@ -518,12 +524,12 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
     bar = None
 
-    def progress(done, total, stage):
+    def progress(fraction, message):
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="glyph", desc="export")
-        bar.set_description(stage)
-        bar.update(done - bar.n)
+            bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+        bar.set_description(message)
+        bar.update(round(100 * fraction) - bar.n)
 
     try:
         text = "".join(resolve_charset(a.charset))
