@@ -29,6 +29,10 @@ def test_dry_run_lists_what_a_space_needs_and_nothing_else(capsys):
     assert not [f for f in listed if f.startswith(("tests/", "benchmarks/", "tools/", ".ci/"))
                 or "__pycache__" in f or f.endswith((".pyc", "requirements-dev.txt"))]
     assert "(LFS)" in out  # the weights go through LFS
+    import re
+
+    pictures = re.findall(r"\]\((docs/[^)]+)\)", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert pictures and set(pictures) <= set(listed)  # the card shows every picture it links
     sizes = {line.split()[1]: int(line.split()[0].replace(",", "")) for line in out.splitlines()[1:-1]}
     assert sizes["app.py"] == (REPO / "app.py").stat().st_size
 
