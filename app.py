@@ -82,7 +82,8 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         os.environ.get("GLYPH_CHECKPOINT") or None,  # a directory or a Hub model id; default: shipped
         precision=os.environ.get("GLYPH_PRECISION", "auto")))
     st = svc.st
-    exports = FontExports(st)
+    # GLYPH_EXPORT_NICE: the export worker's nice value (default 10; 0 = as urgent as the demo)
+    exports = FontExports(st, niceness=int(os.environ.get("GLYPH_EXPORT_NICE", "10")))
 
     @gpu
     @user_errors

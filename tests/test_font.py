@@ -293,6 +293,10 @@ def test_app_exports_are_bounded_one_at_a_time_per_visitor(stylizer):
     with pytest.raises(F.ExportError, match="format"):
         exports.make("bob", "永", SMILEY, "woff", False)
     assert "error" in exports.font_data(None) and "error" in exports.font_data("nope")
+    import os
+
+    niceness = exports._worker.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert niceness.result() == os.getpriority(os.PRIO_PROCESS, 0) + 10  # exports yield to the demo
     assert exports._fonts.max_entries == 16 and exports._fonts.max_bytes == FONT_CACHE_BYTES
     assert len(exports.preset_text("gb2312-500")) == len(exports.preset_text("big5-500")) == 500
 
