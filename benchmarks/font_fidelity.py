@@ -6,9 +6,11 @@ model would draw these), traces them, places them, builds a font, and compares:
 - *shape*: the exported glyph re-rendered with Pillow at 128 px and refitted as ``unet.glyphs``
   does, against the bitmap it came from (SSIM; tracing and refitting loss only);
 - *place*: ink IoU in the em square (both fonts drawn at 128 px on the same baseline) against the
-  real font, for three placements: the source character's normalisation inverted (shipped), the
-  canvas taken as the em square, and each glyph stretched onto the source's ink box. The source
-  font's own glyph gives the baseline.
+  real font, for four placements: the source character's normalisation inverted and then moved and
+  scaled by the style's metrics (``unet.font.StyleMetrics``, shipped), the same without the style's
+  metrics, the canvas taken as the em square, and each glyph stretched onto the source's ink box.
+  The source font's own glyph gives the baseline. Characters the style metrics are measured on are
+  not scored.
 
 Prints a markdown table (one run, every variant on the same characters).
 """
@@ -55,24 +57,26 @@ def ink_box(img: Image.Image) -> tuple[int, int, int, int]:
 
 
 def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.Image,
-               advance: int) -> dict:
-    """Canvas px -> font units, three ways (see the module docstring); each glyph then moves to the
-    middle of the style's advance, as the export does."""
-    k, _, _, _, dx, dy = F.Placement.from_source(source, ch, source_image).matrix()
-    shift = (advance - source.advance(ch) * F.UPM / source.units_per_em) / 2
-    shipped = (k, 0, 0, -k, dx + shift, dy)
+               style: F.StyleMetrics) -> dict:
+    """Canvas px -> font units, four ways (see the module docstring); all but the shipped one are
+    only moved to the middle of the style's advance."""
+    place = F.Placement.from_source(source, ch, source_image)
+    only_advance = F.StyleMetrics(advance=style.advance)
+    source_box = F.placement_matrix(place, source, ch, only_advance)
+    shift = (style.advance - source.advance(ch) * F.UPM / source.units_per_em) / 2
     k = F.UPM / bitmap.width  # the canvas as the em square, its top at the typographic ascender
-    canvas = (k, 0, 0, -k, shift, 880)
     gx0, gy0, gx1, gy1 = ink_box(bitmap)
     sx0, sy0, sx1, sy1 = ink_box(source_image)
     ax, ay = (sx1 - sx0) / (gx1 - gx0), (sy1 - sy0) / (gy1 - gy0)
     pre = (ax, 0, 0, ay, sx0 - gx0 * ax, sy0 - gy0 * ay)  # generated ink box -> source ink box (px)
-    return {"source normalisation inverted (shipped)": (shipped,), "canvas = em square": (canvas,),
-            "stretched onto the source's ink box": (shipped, pre)}
+    return {"source normalisation inverted + style metrics (shipped)": (F.placement_matrix(place, source, ch, style),),
+            "source normalisation inverted": (source_box,),
+            "canvas = em square": ((k, 0, 0, -k, shift, 880),),
+            "stretched onto the source's ink box": (source_box, pre)}
 
 
 def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, tmp: Path,
-            advance: int) -> dict:
+            style: F.StyleMetrics) -> dict:
     bitmaps = {c: style_font.render(c, 128) for c in chars}
     sources = {c: source.render(c, 128) for c in chars}
     outlines = {c: trace(bitmaps[c], vectorizer) for c in chars}
@@ -80,10 +84,10 @@ def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, t
     row = {"source font itself": np.mean([iou(em_ink(source.path, c), real[c]) for c in chars])}
     shape = {}
     names = F.FontNames("Fidelity", "Fidelity", "Machine-generated test", "none")
-    for i, name in enumerate(placements(source, chars[0], bitmaps[chars[0]], sources[chars[0]], advance)):
+    for i, name in enumerate(placements(source, chars[0], bitmaps[chars[0]], sources[chars[0]], style)):
         glyphs = []
         for c in chars:
-            matrices = placements(source, c, bitmaps[c], sources[c], advance)[name]
+            matrices = placements(source, c, bitmaps[c], sources[c], style)[name]
 
             def draw(pen, c=c, matrices=matrices):
                 for matrix in matrices:
@@ -117,9 +121,10 @@ def main(argv=None) -> None:
             if style_font is None:
                 rows.append([style, "(font not installed)", "", "", "", ""])
                 continue
-            usable = [c for c in chars if style_font.draws(c) and st.source_font.draws(c)]
+            sample = set(gb2312_level1()[F.STYLE_SAMPLE])  # the style metrics' characters: not scored
+            usable = [c for c in chars if style_font.draws(c) and st.source_font.draws(c) and c not in sample]
             for vec in vectorizers:
-                r = measure(style_font, st.source_font, usable, vec, Path(tmp), F.style_advance(st, style))
+                r = measure(style_font, st.source_font, usable, vec, Path(tmp), F.style_metrics(st, style))
                 for name, value in r["place"].items():
                     shape = r["shape"].get(name)
                     rows.append([style, vec, name, f"{value:.3f}", "" if shape is None else f"{shape:.3f}",

@@ -113,7 +113,9 @@ def test_exported_font_is_valid_and_holds_the_generated_glyphs(stylizer, generat
     os2 = font["OS/2"]
     assert font["head"].unitsPerEm == 1000
     assert all(font["hmtx"][cmap[ord(c)]][0] == 800 for c in TEXT)  # Smiley Sans's own advance
-    assert F.style_advance(stylizer, "LXGW WenKai") == 1000
+    wenkai = F.style_metrics(stylizer, "LXGW WenKai")
+    assert wenkai.advance == 1000 and 0.9 < wenkai.scale < 1.1 and abs(wenkai.dy) < 100
+    assert F.StyleMetrics.measure(stylizer.source_font, None) == F.StyleMetrics()  # font missing
     assert font["vhea"].ascent == 500 and font["vhea"].descent == -500
     for ch in TEXT:
         name = cmap[ord(ch)]
