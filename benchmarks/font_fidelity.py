@@ -50,12 +50,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 
-def ink_box(img: Image.Image) -> tuple[int, int, int, int]:
-    ink = np.asarray(img.convert("L")) < 128
-    rows, cols = np.nonzero(ink.any(1))[0], np.nonzero(ink.any(0))[0]
-    return cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
-
-
 def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.Image,
                style: F.StyleMetrics) -> dict:
     """Canvas px -> font units, four ways (see the module docstring); all but the shipped one are
@@ -65,8 +59,8 @@ def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.I
     source_box = F.placement_matrix(place, source, ch, only_advance)
     shift = (style.advance - source.advance(ch) * F.UPM / source.units_per_em) / 2
     k = F.UPM / bitmap.width  # the canvas as the em square, its top at the typographic ascender
-    gx0, gy0, gx1, gy1 = ink_box(bitmap)
-    sx0, sy0, sx1, sy1 = ink_box(source_image)
+    gx0, gy0, gx1, gy1 = F.ink_box(bitmap)
+    sx0, sy0, sx1, sy1 = F.ink_box(source_image)
     ax, ay = (sx1 - sx0) / (gx1 - gx0), (sy1 - sy0) / (gy1 - gy0)
     pre = (ax, 0, 0, ay, sx0 - gx0 * ax, sy0 - gy0 * ay)  # generated ink box -> source ink box (px)
     return {"source normalisation inverted + style metrics (shipped)": (F.placement_matrix(place, source, ch, style),),

@@ -77,7 +77,7 @@ def resolve_charset(arg: str) -> list[str]:
     """What a user means by a charset argument: named charset(s) (``gb2312-1+big5-1``), a UTF-8 text
     file, or else the characters themselves. A word that looks like a name or a path but is neither
     is an error, not a text of Latin letters."""
-    if arg in CHARSETS or Path(arg).is_file() or all(part in CHARSETS for part in arg.split("+")):
+    if Path(arg).is_file() or all(part in CHARSETS for part in arg.split("+")):
         return load_charset(arg)
     if re.fullmatch(r"[\w./\\+-]+", arg, flags=re.ASCII):
         raise ValueError(f"unknown charset {arg!r}: use one of {sorted(CHARSETS)} (joined by '+'), "

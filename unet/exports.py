@@ -16,13 +16,12 @@ import secrets
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .cache import BoundedCache
 from .charsets import big5_common, gb2312_level1
-from .font import ExportError, export_font
+from .font import FORMATS, ExportError, export_font
 from .stylizer import Stylizer
 
 MAX_EXPORT_CHARS = 500  # per export on a shared Space (the CLI has no limit)
@@ -78,7 +77,7 @@ class FontExports:
             raise ExportError("the characters must be text")
         if len(text) > 20 * self.max_chars:
             raise ExportError(f"that text is too long for one export here (at most {self.max_chars} characters)")
-        if fmt not in ("ttf", "otf"):
+        if fmt not in FORMATS:  # None would otherwise mean "from the file name"
             raise ExportError(f"format must be 'ttf' or 'otf', got {fmt!r}")
         with self._lock:
             if visitor in self._running:
@@ -93,19 +92,16 @@ class FontExports:
                                      max_chars=self.max_chars, progress=lambda *p: latest.append(p))
                 return report, out.read_bytes()
 
+        def relay():  # the caller's progress is called from the caller's thread (Gradio's must be)
+            if progress is not None and latest:
+                progress(*latest[-1])
+
         try:
             future = self._worker.submit(work)
-            shown = 0
-            while True:  # the caller's progress is called from the caller's thread (Gradio's is)
-                try:
-                    report, data = future.result(timeout=PROGRESS_EVERY_S)
-                    break
-                except FutureTimeout:
-                    pass
-                finally:
-                    if progress is not None and len(latest) > shown:
-                        shown = len(latest)
-                        progress(*latest[-1])
+            while not future.done():
+                wait([future], timeout=PROGRESS_EVERY_S)
+                relay()
+            report, data = future.result()
         finally:
             with self._lock:
                 self._running.discard(visitor)
@@ -116,9 +112,7 @@ class FontExports:
         chars = "".join(c for c in dict.fromkeys(text) if c in in_font)  # in the order typed
         return {"token": token, "family": report.family, "css_family": f"ga-export-{token[:8]}",
                 "chars": chars, "filename": filename, "size": len(data),
-                "summary": (f"{len(report.generated)} generated"
-                            + (f", {len(report.kept)} kept from the real font" if report.kept else "")
-                            + f", {len(report.skipped)} skipped; traced with {report.vectorizer}"),
+                "summary": report.counts(),
                 "skipped": [str(s) for s in report.skipped[:10]], "skipped_count": len(report.skipped)}
 
     def font_data(self, token) -> dict:

@@ -8,9 +8,10 @@ counter-clockwise) font with cmap (format 4, and 12 beyond the BMP), horizontal 
 metrics, OS/2 code-page bits for Chinese and names in English and Chinese.
 
 Why placement matters more than tracing: ``unet.glyphs`` fits every glyph's ink box into 112 px and
-centres it, so size and position are gone from the bitmap. Treating the canvas as the em square put
-glyphs at ink IoU 0.46 against the real font; inverting the source character's own normalisation
-(its ink box in font units <-> its ink box on the canvas) restores them (see the README's figures).
+centres it, so size and position are gone from the bitmap. Each outline is put back by inverting
+the source character's own normalisation (its ink box in font units <-> its ink box on the canvas),
+then moved and scaled as the style's real font differs from the source (``StyleMetrics``);
+``python -m benchmarks.font_fidelity`` measures both against the alternatives.
 
 Names: the font never carries another font's Reserved Font Name (LXGW WenKai reserves "LXGW" and
 "霞鹜"), and its name table says the glyphs are machine-generated, by which model, in which style.
@@ -82,14 +83,21 @@ class Placement:
     def from_source(cls, font: Font, ch: str, source_image: Image.Image) -> Placement:
         """From the character's ink box in the source font and on its rendered (normalised) canvas."""
         x0, y0, x1, y1 = (v * UPM / font.units_per_em for v in font.bounds(ch))
-        ink = np.asarray(source_image.convert("L")) < 128
-        rows, cols = np.nonzero(ink.any(1))[0], np.nonzero(ink.any(0))[0]
-        if len(rows) == 0:
+        box = ink_box(source_image)
+        if box is None:
             raise ExportError(f"the source glyph of {ch!r} is blank")
-        width, height = cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0]  # canvas px
-        scale = max(x1 - x0, y1 - y0) / max(width, height)
-        return cls(scale, ((cols[0] + cols[-1] + 1) / 2, (rows[0] + rows[-1] + 1) / 2),
-                   ((x0 + x1) / 2, (y0 + y1) / 2))
+        left, top, right, bottom = box
+        scale = max(x1 - x0, y1 - y0) / max(right - left, bottom - top)
+        return cls(scale, ((left + right) / 2, (top + bottom) / 2), ((x0 + x1) / 2, (y0 + y1) / 2))
+
+
+def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) in pixels of the ink (darker than mid grey), or None if blank."""
+    ink = np.asarray(image.convert("L")) < 128
+    rows, cols = np.nonzero(ink.any(1))[0], np.nonzero(ink.any(0))[0]
+    if len(rows) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def replay(contours: Sequence[Sequence], pen) -> None:
@@ -102,13 +110,12 @@ def replay(contours: Sequence[Sequence], pen) -> None:
 
 @dataclass
 class FontGlyph:
-    """One glyph ready for the font: its outline in font units (y up), advances, and where it came from."""
+    """One glyph ready for the font: its outline in font units (y up) and advance width (its advance
+    height is UPM, as for every Chinese character)."""
 
     char: str
     path: pathops.Path  # overlaps removed, contours clockwise (outer) as TrueType wants
     advance: int = UPM
-    advance_height: int = UPM
-    origin: str = "generated"  # or "kept" (the target font's own glyph, complete mode)
 
     @property
     def name(self) -> str:
@@ -182,7 +189,6 @@ def build_font(glyphs: Sequence[FontGlyph], names: FontNames, fmt: str = "ttf",
                                            pen), even_odd=True)  # a hollow box
     paths = {".notdef": notdef, **{g.name: g.path for g in glyphs}}
     advances = {".notdef": UPM, **{g.name: g.advance for g in glyphs}}
-    heights = {".notdef": UPM, **{g.name: g.advance_height for g in glyphs}}
 
     bounds = {n: p.bounds if len(p) else (0, 0, 0, 0) for n, p in paths.items()}
     if truetype:
@@ -207,7 +213,7 @@ def build_font(glyphs: Sequence[FontGlyph], names: FontNames, fmt: str = "ttf",
     y_min = min(b[1] for b in bounds.values())
     fb.setupHorizontalHeader(ascent=m["ascender"], descent=m["descender"], lineGap=m["line_gap"])
     # vertical setting: the vertical origin is the typographic ascender (no VORG needed)
-    fb.setupVerticalMetrics({n: (heights[n], round(m["ascender"] - bounds[n][3])) for n in order})
+    fb.setupVerticalMetrics({n: (UPM, round(m["ascender"] - bounds[n][3])) for n in order})
     fb.setupVerticalHeader(ascent=UPM // 2, descent=-UPM // 2)
     fb.setupNameTable(_name_strings(names), mac=False)
     fb.setupOS2(sTypoAscender=m["ascender"], sTypoDescender=m["descender"], sTypoLineGap=m["line_gap"],
@@ -275,18 +281,16 @@ class StyleMetrics:
         if not sample:
             return cls()
 
-        def box(font, ch):  # (centre x - half advance, centre y, longer side) in UPM units
-            k = UPM / font.units_per_em
+        def box(font, ch):  # (centre x - half advance, centre y, longer side, advance) in UPM units
             x0, y0, x1, y1 = font.bounds(ch)
-            return np.array([((x0 + x1) / 2 - font.advance(ch) / 2) * k, (y0 + y1) / 2 * k,
-                             max(x1 - x0, y1 - y0) * k])
+            advance = font.advance(ch)
+            return np.array([(x0 + x1) / 2 - advance / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0),
+                             advance]) * UPM / font.units_per_em
 
-        s = np.array([box(source, c) for c in sample])  # (n, 3)
+        s = np.array([box(source, c) for c in sample])  # (n, 4)
         t = np.array([box(target, c) for c in sample])
-        return cls(advance=round(float(np.median([target.advance(c) for c in sample]))
-                                 * UPM / target.units_per_em),
-                   scale=float(np.median(t[:, 2] / s[:, 2])), dx=float(np.median(t[:, 0] - s[:, 0])),
-                   dy=float(np.median(t[:, 1] - s[:, 1])))
+        return cls(advance=round(float(np.median(t[:, 3]))), scale=float(np.median(t[:, 2] / s[:, 2])),
+                   dx=float(np.median(t[:, 0] - s[:, 0])), dy=float(np.median(t[:, 1] - s[:, 1])))
 
 
 def style_metrics(stylizer, style: str) -> StyleMetrics:
@@ -332,11 +336,15 @@ class ExportReport:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     size: int = 0
 
+    def counts(self) -> str:
+        """How many glyphs were generated, kept and skipped, and which vectoriser traced them."""
+        return (f"{len(self.generated)} generated"
+                + (f", {len(self.kept)} kept from the real font" if self.kept else "")
+                + f", {len(self.skipped)} skipped; outlines traced with {self.vectorizer}")
+
     def summary(self) -> str:
         lines = [f"wrote {self.path} ({self.fmt.upper()}, {self.size / 1e6:.2f} MB, family "
-                 f"{self.family!r}): {len(self.generated)} generated"
-                 + (f", {len(self.kept)} kept from the real font" if self.kept else "")
-                 + f", {len(self.skipped)} skipped; outlines traced with {self.vectorizer}"]
+                 f"{self.family!r}): {self.counts()}"]
         for reason, count in Counter(s.reason for s in self.skipped).most_common():
             examples = "".join(s.char for s in self.skipped if s.reason == reason)[:10]
             lines.append(f"  skipped {count}: {reason} (e.g. {examples!r})")
@@ -374,8 +382,7 @@ def plan_export(stylizer, text: str, style: str, complete: bool = False,
             raise ExportError(f"complete mode would have to keep the copyright notice of "
                               f"{without_reserved(style)!r}, which carries its Reserved Font Name; "
                               f"generate every character instead")
-        every, _ = split_text(text, target)
-        kept = [c for c in every if target.draws(c)]
+        kept, _ = split_text(text, target)  # the characters the real font draws
         kept_set = set(kept)
         chars = [c for c in chars if c not in kept_set]
         skipped = [s for s in skipped if s.char not in kept_set]
@@ -462,11 +469,9 @@ def _copyright(stylizer, style: str, with_kept: bool) -> str:
 
 
 def _metrics(source: Font) -> dict:
-    """Typographic ascender/descender of the source font, scaled to UPM."""
-    os2 = source._tt["OS/2"]
+    """Typographic ascender/descender/line gap of the source font, scaled to UPM."""
     k = UPM / source.units_per_em
-    return {"ascender": round(os2.sTypoAscender * k), "descender": round(os2.sTypoDescender * k),
-            "line_gap": round(os2.sTypoLineGap * k)}
+    return {name: round(v * k) for name, v in zip(("ascender", "descender", "line_gap"), source.typo_metrics())}
 
 
 def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str, vectorizer: str,
@@ -520,7 +525,7 @@ def _make_glyphs(stylizer, chars: Sequence[str], kept: Sequence[str], style: str
             width = target.draw(ch, recorder)
             path = clean_path(lambda pen, rec=recorder: rec.replay(TransformPen(pen, (k, 0, 0, k, 0, 0))),
                               even_odd=False)
-            by_char[ch] = FontGlyph(ch, path, advance=round(width * k), origin="kept")
+            by_char[ch] = FontGlyph(ch, path, advance=round(width * k))
             count["kept"] += 1
     report()
     return [by_char[c] for c in sorted(by_char, key=ord)], seconds

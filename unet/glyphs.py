@@ -174,6 +174,12 @@ class Font:
     def units_per_em(self) -> int:
         return self._tt["head"].unitsPerEm
 
+    def typo_metrics(self) -> tuple[int, int, int]:
+        """(ascender, descender, line gap) from the OS/2 table, in font units."""
+        with self._lock:
+            os2 = self._tt["OS/2"]
+            return os2.sTypoAscender, os2.sTypoDescender, os2.sTypoLineGap
+
     def name_record(self, name_id: int) -> str:
         """One entry of the font's name table ('' where absent), e.g. 0 copyright, 13 licence."""
         with self._lock:
