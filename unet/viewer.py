@@ -80,6 +80,7 @@ ${value && value.token
 
 FONT_CSS = COMMON_CSS + """
 .ga-font-download { display: inline-block; margin: 8px 0; }
+.ga-font-download[hidden] { display: none; }
 .ga-font-preview { width: 100%; font-size: 48px; line-height: 1.3; border: 1px solid #ddd;
   padding: 8px; box-sizing: border-box; resize: vertical; }
 .ga-font-hint { color: #666; font-size: 13px; margin: 4px 0; }
