@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 NOTO_TTC = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
 WENKAI = FontSpec("LXGWWenKai-Regular.ttf")
 UKAI = FontSpec("ukai.ttc", "AR PL UKai CN")
+SMILEY_FONT = FontSpec("SmileySans-Oblique.ttf")
 TINY_SIZE = 64
 TINY_CHARS = 150
 TINY_HELDOUT = 20

@@ -9,11 +9,13 @@ import torch
 from unet.checkpoint import load_generator
 from unet.data import GlyphPairs
 from unet.evaluate import evaluate, generate_unit, main, markdown_table
-from unet.metrics import INK_THRESHOLD, glyph_metrics
+from unet.metrics import (INK_THRESHOLD, defect_metrics, fragment_counts, glyph_metrics, speck_counts,
+                          texture_counts)
 
-from .support import TINY_HELDOUT
+from .support import SMILEY_FONT, TINY_HELDOUT, UKAI, WENKAI, require_font
 
-METRIC_KEYS = {"l1", "rmse", "ssim", "ink_iou", "n"}
+METRIC_KEYS = {"l1", "rmse", "ssim", "ink_iou", "n", "dithered", "textured", "specks_mean",
+               "texture_mean", "broken", "extra_fragments"}
 
 
 def test_evaluate_rows_per_style(tiny_run, tiny_dataset, tmp_path):
@@ -26,7 +28,8 @@ def test_evaluate_rows_per_style(tiny_run, tiny_dataset, tmp_path):
     idx = data.heldout_index[:6]
     identity = data.source[idx].float().numpy() / 255
     for k, (name, rows) in enumerate(results["styles"].items()):
-        assert list(rows) == ["model", "model, attention off", "identity"]
+        assert list(rows) == ["model", "model, attention off", "identity", "real font"]
+        assert rows["real font"]["ssim"] == pytest.approx(1.0) and rows["real font"]["broken"] == 0
         for label, m in rows.items():
             assert set(m) == METRIC_KEYS and m["n"] == 6, label
             assert 0 <= m["l1"] <= 1 and -1 <= m["ssim"] <= 1 and 0 <= m["ink_iou"] <= 1
@@ -34,7 +37,7 @@ def test_evaluate_rows_per_style(tiny_run, tiny_dataset, tmp_path):
         assert rows["identity"] == pytest.approx(glyph_metrics(identity, real), rel=1e-6)  # float32 path
         assert (tmp_path / f"sheet_{name.replace(' ', '_')}.png").is_file()
     table = markdown_table(results)
-    assert table.count("\n") == 2 + 2 * 3 - 1 and "| AR PL UKai | identity |" in table
+    assert table.count("\n") == 2 + 2 * 4 - 1 and "| AR PL UKai | identity |" in table
 
 
 def test_attention_off_row_is_the_bypassed_model(tiny_run, tiny_dataset):
@@ -122,3 +125,55 @@ def test_ssim_drops_for_different_images():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shape mismatch"):
         glyph_metrics(np.ones((1, 16, 16)), np.ones((1, 16, 8)))
+
+
+# --- defect measures ---------------------------------------------------------------------------
+
+def _checker(n: int) -> np.ndarray:
+    return (np.arange(n)[:, None] + np.arange(n)[None]).astype(int) % 2
+
+
+def test_specks_count_a_thresholded_checkerboard():
+    g = np.ones((2, 32, 32))
+    g[0, 10:16, 10:16] = _checker(6)  # a 6x6 ink/paper checkerboard blob
+    g[1, 8:24, 8:12] = 0.0  # a solid stroke: no specks
+    # 18 ink dots, and the 8 paper pixels of the blob enclosed by ink on all four sides
+    assert speck_counts(g).tolist() == [26, 0]
+    m = defect_metrics(g)
+    assert m["dithered"] == 0.5 and m["specks_mean"] == 13
+
+
+def test_texture_catches_a_faint_halo_the_threshold_misses():
+    g = np.ones((3, 32, 32))
+    g[0, 4:12, 4:12] = 0.92 + 0.06 * _checker(8)  # light dotted halo, never below 0.5
+    g[1] = np.linspace(0, 1, 32)[None, :]  # a smooth ramp (an anti-aliased edge): no texture
+    g[2, 8:24, 8:12] = 0.0
+    assert speck_counts(g).tolist() == [0, 0, 0]
+    t = texture_counts(g)
+    assert t[0] >= 36 and t[1] == 0 and t[2] == 0
+    assert defect_metrics(g)["textured"] == pytest.approx(1 / 3)
+
+
+def test_broken_strokes_count_extra_fragments():
+    real = np.ones((2, 32, 32))
+    real[:, 8:24, 14:18] = 0.0  # one vertical stroke
+    pred = real.copy()
+    pred[0, 15:17, 14:18] = 1.0  # the stroke cut in two
+    pred[1, 2, 2] = 0.0  # a one-pixel speck is not a fragment
+    assert fragment_counts(real).tolist() == [1, 1] and fragment_counts(pred).tolist() == [2, 1]
+    m = defect_metrics(pred, real)
+    assert m["broken"] == 0.5 and m["extra_fragments"] == 0.5
+
+
+@pytest.mark.parametrize("font", [WENKAI, UKAI, SMILEY_FONT])
+def test_real_fonts_score_about_zero(font):
+    """The floor the model is held to: real glyphs are neither dithered nor textured."""
+    from unet.charsets import load_charset
+    from unet.glyphs import Font, image_to_array
+
+    require_font(font.file)
+    f = Font.from_spec(font)
+    chars = [c for c in load_charset("gb2312-1")[::37] if f.draws(c)][:100]
+    real = np.stack([image_to_array(f.render(c, 128)) for c in chars]) / 255.0
+    m = defect_metrics(real, real)
+    assert m["dithered"] == 0 and m["textured"] <= 0.02 and m["broken"] == 0, m

@@ -10,7 +10,7 @@ import torch
 
 from unet import attention_layers
 from unet.checkpoint import load_generator
-from unet.train import lr_factor, main, parse_attention
+from unet.train import edge_l1, lr_factor, main, parse_attention, pyramid_l1, set_train_mode
 
 from .support import REPO, read_jsonl, train_args
 
@@ -67,6 +67,62 @@ def test_resume_is_bit_for_bit(tiny_dataset, tmp_path):
     # and the log carries on where it stopped
     steps = [r["step"] for r in read_jsonl(resumed / "log.jsonl") if "event" not in r]
     assert steps == [1, 2, 3, 4]
+
+
+def test_finetune_from_checkpoint_as_inference(tiny_run, tiny_dataset, tmp_path):
+    """--init starts from a checkpoint; --freeze-bn keeps every running statistic; without GAN and
+    category weights D is never run; edge and pyramid losses are logged."""
+    init = tiny_run / "generator"
+    out = tmp_path / "ft"
+    main(train_args(tiny_dataset, out, "--steps", "2", "--init", str(init), "--freeze-bn",
+                    "--freeze-dropout", "--gan-weight", "0", "--category-weight", "0",
+                    "--edge-weight", "10", "--pyramid-weight", "10"))
+    before, _, _ = load_generator(init)
+    after, _, _ = load_generator(out / "generator")
+    sb, sa = before.state_dict(), after.state_dict()
+    for k in sb:
+        if "running_" in k or "num_batches" in k:
+            assert torch.equal(sb[k], sa[k]), k  # BatchNorm statistics untouched
+    assert any(not torch.equal(sb[k], sa[k]) for k in sb if k.endswith("weight"))  # but it learned
+    steps = [r for r in read_jsonl(out / "log.jsonl") if "step" in r and "event" not in r]
+    assert all(r["d"] == 0 and r["g_gan"] == 0 and r["edge"] > 0 and r["pyramid"] > 0 for r in steps)
+    assert not any(r.get("event") == "collapse_warning" for r in read_jsonl(out / "log.jsonl"))
+    state = torch.load(out / "state.pt", map_location="cpu", weights_only=True)
+    assert all(torch.equal(v, state["d"][k]) for k, v in state["d"].items())  # D exists, unused
+
+
+def test_finetune_refuses_other_styles(tiny_run, tiny_dataset, tmp_path):
+    cfg = json.loads((tiny_run / "generator" / "config.json").read_text())
+    cfg["styles"] = cfg["styles"][::-1]
+    other = tmp_path / "swapped"
+    other.mkdir()
+    for f in (tiny_run / "generator").iterdir():
+        (other / f.name).write_bytes(f.read_bytes())
+    (other / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(SystemExit, match="styles"):
+        main(train_args(tiny_dataset, tmp_path / "x", "--steps", "1", "--init", str(other)))
+
+
+def test_set_train_mode_freezes_what_inference_freezes(tiny_run):
+    model, _, _ = load_generator(tiny_run / "generator")
+    set_train_mode(model, freeze_bn=True, freeze_dropout=False)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    drops = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert norms and drops and not any(m.training for m in norms) and all(m.training for m in drops)
+    set_train_mode(model, freeze_bn=False, freeze_dropout=True)
+    assert all(m.training for m in norms) and not any(m.training for m in drops)
+
+
+def test_edge_and_pyramid_losses():
+    flat = torch.zeros(1, 1, 16, 16)
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]).remainder(2).float()[None, None]
+    checker = checker * 0.2 - 0.1  # a faint checkerboard around the same mean as ``flat``
+    assert edge_l1(flat, flat) == 0 and pyramid_l1(flat, flat) == 0
+    assert edge_l1(checker, flat) > 0.19  # every pixel difference is 0.2
+    assert pyramid_l1(checker, flat) < 1e-6  # invisible once pooled: why edges are needed too
+    shifted = torch.zeros(1, 1, 16, 16)
+    shifted[..., :8, :] = 1
+    assert pyramid_l1(shifted, flat) > 0.4
 
 
 def test_parse_attention():

@@ -1,8 +1,13 @@
 """Held-out evaluation: ``python -m unet.evaluate --checkpoint DIR --data DATASET_DIR --out DIR``.
 
-Only the dataset's held-out characters are scored. Side by side, per style: the model, the same
-model with every attention layer bypassed through hooks, the identity baseline (the source glyph
-taken as the answer) and, with ``--compare``, a second model (e.g. the no-attention ablation).
+Similarity is scored on the dataset's held-out characters only. Side by side, per style: the model,
+the same model with every attention layer bypassed through hooks, the identity baseline (the source
+glyph taken as the answer), the real font itself (its defect rates are the floor: ~0) and, with
+``--compare``, a second model (e.g. the no-attention ablation). Every row also carries the defect
+rates of ``unet.metrics`` (dithered, textured, broken strokes).
+
+``--charset gb2312-1`` adds a scan of a whole charset (seen and unseen characters alike): defect
+rates per style, with SSIM where the style's font draws the character.
 Writes ``metrics.json``, ``metrics.md`` and one ``sheet_<style>.png`` per style.
 """
 
@@ -18,7 +23,7 @@ import torch
 from .checkpoint import load_generator
 from .data import GlyphPairs
 from .hooks import attention_hooks
-from .metrics import glyph_metrics
+from .metrics import defect_metrics, glyph_metrics
 from .model import UnetGenerator, attention_layers
 from .visualize import glyph_sheet
 
@@ -59,6 +64,7 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
         if other is not None:
             rows["compare"] = generate_unit(other, src, k)
         rows["identity"] = identity
+        rows["real font"] = real
         results["styles"][name] = {label: glyph_metrics(pred, real) for label, pred in rows.items()}
         if sheet_dir is not None:
             n = min(sheet_count, len(idx))
@@ -70,12 +76,52 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
     return results
 
 
+def scan_charset(checkpoint, chars: str, device="cpu", batch_size: int = 64) -> dict:
+    """Defect rates per style over every character of ``chars`` the source font draws, and SSIM
+    against the style's font where it draws the character (seen and unseen characters alike)."""
+    from .glyphs import Font, FontError, FontSpec, image_to_array
+
+    model, config, directory = load_generator(checkpoint, device)
+    source = Font.from_spec(FontSpec.from_dict(config["glyphs"]["source"]))
+    size = int(config["glyphs"]["size"])
+    chars = [c for c in dict.fromkeys(chars) if source.draws(c)]
+    src = torch.from_numpy(np.stack([image_to_array(source.render(c, size)) for c in chars]))
+    src = GlyphPairs.to_unit(src)
+    out = {"chars": len(chars), "styles": {}}
+    for k, style in enumerate(config.get("styles", [])):
+        pred = generate_unit(model, src, k, batch_size=batch_size)
+        row = {"model": defect_metrics(pred)}
+        try:
+            font = Font.from_spec(FontSpec.from_dict(style["font"]))
+        except FontError:
+            font = None
+        if font is not None:
+            drawn = [i for i, c in enumerate(chars) if font.draws(c)]
+            real = np.stack([image_to_array(font.render(chars[i], size)) for i in drawn]) / 255.0
+            row["model, where the font draws"] = glyph_metrics(pred[drawn], real)
+            row["real font"] = defect_metrics(real)
+        out["styles"][style["name"]] = row
+    return out
+
+
 def markdown_table(results: dict) -> str:
-    lines = ["| style | system | SSIM | L1 | RMSE | ink IoU |", "|---|---|---|---|---|---|"]
+    lines = ["| style | system | SSIM | L1 | ink IoU | dithered | textured | broken strokes |",
+             "|---|---|---|---|---|---|---|---|"]
     for style, systems in results["styles"].items():
         for label, m in systems.items():
-            lines.append(f"| {style} | {label} | {m['ssim']:.3f} | {m['l1']:.3f} | {m['rmse']:.3f} "
-                         f"| {m['ink_iou']:.3f} |")
+            lines.append(f"| {style} | {label} | {m['ssim']:.3f} | {m['l1']:.3f} | {m['ink_iou']:.3f} "
+                         f"| {m['dithered']:.1%} | {m['textured']:.1%} | {m['broken']:.1%} |")
+    scan = results.get("charset")
+    if scan:
+        lines += ["", f"Whole charset `{scan['name']}` ({scan['chars']} characters, seen and unseen):", "",
+                  "| style | system | SSIM | dithered | textured | broken strokes |",
+                  "|---|---|---|---|---|---|"]
+        for style, systems in scan["styles"].items():
+            for label, m in systems.items():
+                ssim = f"{m['ssim']:.3f}" if "ssim" in m else "–"
+                broken = f"{m['broken']:.1%}" if "broken" in m else "–"
+                lines.append(f"| {style} | {label} | {ssim} | {m['dithered']:.1%} | {m['textured']:.1%} "
+                             f"| {broken} |")
     return "\n".join(lines)
 
 
@@ -87,6 +133,8 @@ def main(argv=None) -> None:
     p.add_argument("--compare", default=None, help="a second checkpoint, e.g. the no-attention ablation")
     p.add_argument("--out", default=None, help="directory for metrics.json, metrics.md and sheets")
     p.add_argument("--limit", type=int, default=None, help="score only the first N held-out characters")
+    p.add_argument("--charset", default=None,
+                   help="also scan a whole charset for defects (e.g. gb2312-1; a name or a file)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -95,6 +143,11 @@ def main(argv=None) -> None:
     if out:
         out.mkdir(parents=True, exist_ok=True)
     results = evaluate(a.checkpoint, data, a.compare, a.device, a.limit, out)
+    if a.charset:
+        from .charsets import load_charset
+
+        results["charset"] = {"name": a.charset,
+                              **scan_charset(a.checkpoint, load_charset(a.charset), a.device)}
     table = markdown_table(results)
     print(table)
     print("gamma:", json.dumps(results["gamma"]))

@@ -32,7 +32,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import save_generator
+from .checkpoint import load_generator, save_generator
 from .data import GlyphPairs
 from .discriminator import PatchDiscriminator
 from .model import UnetGenerator
@@ -47,30 +47,95 @@ class LossWeights:
     category: float = 1.0  # zi2zi's style classifier (several styles only)
     const: float = 15.0  # zi2zi's encoder consistency
     real_label: float = 0.9  # one-sided label smoothing for real pairs
+    edge: float = 0.0  # L1 between horizontal/vertical pixel differences (penalises speckle)
+    pyramid: float = 0.0  # L1 between 2x, 4x and 8x average-pooled images (stroke-level shape)
+
+    @property
+    def uses_discriminator(self) -> bool:
+        return self.gan > 0 or self.category > 0
+
+
+def edge_l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """L1 between the images' pixel differences: a checkerboard has large ones, a real glyph none."""
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731  (B, 1, S, S-1)
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731  (B, 1, S-1, S)
+    return (dx(fake) - dx(real)).abs().mean() + (dy(fake) - dy(real)).abs().mean()
+
+
+def pyramid_l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean L1 between 2x, 4x and 8x average-pooled images."""
+    return sum((F.avg_pool2d(fake, k) - F.avg_pool2d(real, k)).abs().mean() for k in (2, 4, 8)) / 3
+
+
+def set_train_mode(g: nn.Module, freeze_bn: bool = False, freeze_dropout: bool = False) -> None:
+    """Training mode, except that with ``freeze_bn`` every BatchNorm normalises with its running
+    statistics and keeps them, and with ``freeze_dropout`` dropout is off: as inference runs."""
+    g.train()
+    for m in g.modules():
+        if (freeze_bn and isinstance(m, nn.modules.batchnorm._BatchNorm)) or (
+                freeze_dropout and isinstance(m, nn.Dropout)):
+            m.eval()
 
 
 class TrainStep:
     """One iteration of the training loop, shared by ``main`` and the benchmark suite.
 
     D is updated on real and fake pairs in one forward (DDP needs one forward/backward), unless
-    ``update_d`` is False; then G with GAN + L1 (+ constant and category) losses. ``g`` and ``d`` may
-    be DDP-wrapped; ``encoder`` is the bare generator whose ``encode`` the constant loss uses.
+    ``update_d`` is False; then G with GAN + L1 (+ constant, category, edge and pyramid) losses.
+    Without GAN and category weights D is not run at all. ``g`` and ``d`` may be DDP-wrapped;
+    ``encoder`` is the bare generator whose ``encode`` the constant loss uses. ``freeze_bn`` and
+    ``freeze_dropout`` train G with BatchNorm and dropout as inference runs them.
     """
 
     def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer,
                  opt_d: torch.optim.Optimizer, losses: LossWeights = LossWeights(),
                  autocast: Callable[[], AbstractContextManager] = nullcontext,
-                 encoder: UnetGenerator | None = None):
+                 encoder: UnetGenerator | None = None, freeze_bn: bool = False,
+                 freeze_dropout: bool = False):
         self.g, self.d, self.opt_g, self.opt_d, self.w = g, d, opt_g, opt_d, losses
         self.autocast = autocast
         self.encoder = encoder or g
+        self.freeze_bn, self.freeze_dropout = freeze_bn, freeze_dropout
 
     def __call__(self, src: torch.Tensor, tgt: torch.Tensor, style: torch.Tensor,
                  update_d: bool = True) -> dict[str, torch.Tensor]:
         """src, tgt (B, 1, S, S) in [-1, 1], style (B,) indices -> detached losses and ``fake``."""
         w = self.w
+        set_train_mode(self.g, self.freeze_bn, self.freeze_dropout)
+        zero = torch.zeros((), device=src.device)
         with self.autocast():
             fake = self.g(src, style)
+        d_loss = g_gan = zero
+        if w.uses_discriminator:
+            d_loss = self._update_d(src, tgt, fake, style, update_d)
+        with self.autocast():
+            cls_fake = None
+            if w.uses_discriminator:
+                pred_fake, cls_fake = self.d(torch.cat([src, fake], 1))
+                g_gan = gan_loss(pred_fake, True)
+            fake32 = fake.float()
+            l1 = (fake32 - tgt).abs().mean()
+            g_loss = w.gan * g_gan + w.l1 * l1
+            const = cat = zero
+            if w.const > 0:
+                const = F.mse_loss(self.encoder.encode(fake).float(), self.encoder.encode(src).float())
+                g_loss = g_loss + w.const * const
+            if cls_fake is not None:
+                cat = F.cross_entropy(cls_fake.float(), style)
+                g_loss = g_loss + w.category * cat
+            edge = edge_l1(fake32, tgt) if w.edge > 0 else zero
+            pyramid = pyramid_l1(fake32, tgt) if w.pyramid > 0 else zero
+            g_loss = g_loss + w.edge * edge + w.pyramid * pyramid
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return {"d": d_loss.detach(), "g_gan": g_gan.detach(), "l1": l1.detach(),
+                "const": const.detach(), "cat": cat.detach(), "edge": edge.detach(),
+                "pyramid": pyramid.detach(), "fake": fake.detach()}
+
+    def _update_d(self, src, tgt, fake, style, update_d: bool) -> torch.Tensor:
+        w = self.w
+        with self.autocast():
             pred, cls = self.d(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
             pred_real, pred_fake = pred.chunk(2)
             d_loss = 0.5 * (gan_loss(pred_real, True, w.real_label) + gan_loss(pred_fake, False))
@@ -80,24 +145,7 @@ class TrainStep:
         d_loss.backward()
         if update_d:
             self.opt_d.step()
-        zero = torch.zeros((), device=src.device)
-        with self.autocast():
-            pred_fake, cls_fake = self.d(torch.cat([src, fake], 1))
-            g_gan = gan_loss(pred_fake, True)
-            l1 = (fake.float() - tgt).abs().mean()
-            g_loss = w.gan * g_gan + w.l1 * l1
-            const = cat = zero
-            if w.const > 0:
-                const = F.mse_loss(self.encoder.encode(fake).float(), self.encoder.encode(src).float())
-                g_loss = g_loss + w.const * const
-            if cls_fake is not None:
-                cat = F.cross_entropy(cls_fake.float(), style)
-                g_loss = g_loss + w.category * cat
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"d": d_loss.detach(), "g_gan": g_gan.detach(), "l1": l1.detach(),
-                "const": const.detach(), "cat": cat.detach(), "fake": fake.detach()}
+        return d_loss.detach()
 
 
 def make_optimizers(g: nn.Module, d: nn.Module, lr: float = 2e-4, beta1: float = 0.5):
@@ -122,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--data", required=True, help="dataset directory made by python -m unet.data")
     a("--out", required=True, help="run directory")
     a("--resume", action="store_true", help="continue from OUT/state.pt exactly where it stopped")
+    a("--init", default=None, help="fine-tune: start the generator from this checkpoint (its "
+      "architecture replaces the model flags; its styles must be the dataset's)")
+    a("--freeze-bn", action="store_true",
+      help="BatchNorm uses and keeps its running statistics, as inference does (for fine-tuning)")
+    a("--freeze-dropout", action="store_true", help="dropout off while training, as at inference")
     # model
     a("--ngf", type=int, default=64)
     a("--max-mult", type=int, default=4, help="cap on the channel multiplier (pix2pix: 8)")
@@ -144,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--category-weight", type=float, default=w.category)
     a("--const-weight", type=float, default=w.const)
     a("--real-label", type=float, default=w.real_label, help="one-sided label smoothing for real pairs")
+    a("--edge-weight", type=float, default=w.edge, help="L1 between pixel differences")
+    a("--pyramid-weight", type=float, default=w.pyramid, help="L1 between 2x/4x/8x pooled images")
     a("--d-skip-below", type=float, default=0.2, help="skip D's update while its loss is below this")
     # bookkeeping
     a("--sample-every", type=int, default=1000)
@@ -228,9 +283,15 @@ def main(argv=None) -> None:
     data = GlyphPairs(args.data, device)
     k = len(data.styles)
     num_downs = int(math.log2(data.size))
-    g = UnetGenerator(1, 1, num_downs, ngf=args.ngf, use_dropout=args.dropout,
-                      use_attention=parse_attention(args.attention), image_size=data.size,
-                      num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult).to(device)
+    if args.init:
+        g, init_config, _ = load_generator(args.init, device)
+        init_styles = [st["name"] for st in init_config.get("styles", [])]
+        if init_styles != data.styles:
+            raise SystemExit(f"--init has styles {init_styles}, the dataset {data.styles}")
+    else:
+        g = UnetGenerator(1, 1, num_downs, ngf=args.ngf, use_dropout=args.dropout,
+                          use_attention=parse_attention(args.attention), image_size=data.size,
+                          num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult).to(device)
     d = PatchDiscriminator(2, args.ndf, num_styles=k if k > 1 and args.category_weight > 0 else 0).to(device)
     opt_g, opt_d = make_optimizers(g, d, args.lr, args.beta1)
     sampler = torch.Generator(device="cpu")
@@ -262,7 +323,10 @@ def main(argv=None) -> None:
         lambda: torch.autocast("cpu", enabled=False))
     train_step = TrainStep(g, d, opt_g, opt_d, LossWeights(args.l1_weight, args.gan_weight,
                                                            args.category_weight, args.const_weight,
-                                                           args.real_label), autocast, g_core)
+                                                           args.real_label, args.edge_weight,
+                                                           args.pyramid_weight),
+                           autocast, g_core, freeze_bn=args.freeze_bn,
+                           freeze_dropout=args.freeze_dropout)
     log_file = open(out / "log.jsonl", "a") if is_main else None
     from tqdm.auto import tqdm
 
@@ -272,7 +336,7 @@ def main(argv=None) -> None:
     first_step = step
     last_ckpt = time.time()
     def empty_window():
-        return dict.fromkeys(("d", "g_gan", "l1", "const", "cat", "d_skipped", "fake_ink",
+        return dict.fromkeys(("d", "g_gan", "l1", "const", "cat", "edge", "pyramid", "d_skipped", "fake_ink",
                               "real_ink", "n"), 0.0)
 
     window = empty_window()
@@ -324,7 +388,8 @@ def main(argv=None) -> None:
         d_val = d_loss.detach().float()
         d_ema = d_val if d_ema is None else 0.98 * d_ema + 0.02 * d_val
         for key, val in (("d", d_val), ("g_gan", losses["g_gan"]), ("l1", losses["l1"]),
-                         ("const", losses["const"]), ("cat", losses["cat"]),
+                         ("const", losses["const"]), ("cat", losses["cat"]), ("edge", losses["edge"]),
+                         ("pyramid", losses["pyramid"]),
                          ("fake_ink", (fake < 0).float().mean()),
                          ("real_ink", (tgt < 0).float().mean())):
             window[key] = window[key] + val.detach().float()
@@ -340,7 +405,8 @@ def main(argv=None) -> None:
                        elapsed_s=time.time() - t_start)
             if is_main:
                 log_file.write(json.dumps(rec) + "\n")
-                if rec["d"] < 0.05 or rec["fake_ink"] < 0.2 * rec["real_ink"]:
+                collapsed = train_step.w.uses_discriminator and rec["d"] < 0.05
+                if collapsed or rec["fake_ink"] < 0.2 * rec["real_ink"]:
                     log_file.write(json.dumps({"step": step, "event": "collapse_warning",
                                                "d": rec["d"], "fake_ink": rec["fake_ink"],
                                                "real_ink": rec["real_ink"]}) + "\n")
