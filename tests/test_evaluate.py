@@ -9,8 +9,14 @@ import torch
 from unet.checkpoint import load_generator
 from unet.data import GlyphPairs
 from unet.evaluate import evaluate, generate_unit, main, markdown_table
-from unet.metrics import (INK_THRESHOLD, defect_metrics, fragment_counts, glyph_metrics, speck_counts,
-                          texture_counts)
+from unet.metrics import (
+    INK_THRESHOLD,
+    defect_metrics,
+    fragment_counts,
+    glyph_metrics,
+    speck_counts,
+    texture_counts,
+)
 
 from .support import SMILEY_FONT, TINY_HELDOUT, UKAI, WENKAI, require_font
 
