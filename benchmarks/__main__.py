@@ -11,7 +11,7 @@ Tables:
   2. generator forward for 1 / 8 / 32 glyphs (shipped 128 px, a 256 px config, attention off);
   3. ``Stylizer`` end-to-end for an 8-character request, and ``Generation.query_maps``;
   4. the Gradio API end-to-end (``/generate``, ``/toggle``, ``/query_point``) via ``gradio_client``;
-  5. training throughput with / without attention (unet/train.py's step, both models in this
+  5. training throughput with / without attention (unet/train/train.py's step, both models in this
      process, steps alternating), and the peak memory of one 256 px training step with attention
      at 64x64 (a fresh process per row);
   6. throughput with 8 concurrent Gradio clients;

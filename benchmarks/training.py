@@ -1,4 +1,4 @@
-"""Table 5: training throughput with / without attention (unet/train.py's ``TrainStep``, both models
+"""Table 5: training throughput with / without attention (unet/train/train.py's ``TrainStep``, both models
 in this process, steps alternating), and the peak memory of one 256 px training step with attention
 at 64x64 (a fresh process per row: ``python -m benchmarks _train256``)."""
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 from unet import PatchDiscriminator, UnetGenerator, set_attention_processor
-from unet.train import TrainStep, make_optimizers
+from unet.train.train import TrainStep, make_optimizers
 
 from . import measure as m
 from .attention_kernels import CANDIDATES
@@ -24,7 +24,7 @@ SHIPPED, NONE = "attention 32,16 (shipped)", "attention none"
 
 
 def train_step(g: UnetGenerator, batch: int, ndf: int = 64, seed: int = 0) -> Callable[[], dict]:
-    """One iteration of unet/train.py's loop (its ``TrainStep``: D on real and fake pairs, then G
+    """One iteration of unet/train/train.py's loop (its ``TrainStep``: D on real and fake pairs, then G
     with every loss term at train's default weights; Adam; CPU, fp32) for ``g`` and a new
     discriminator, on random data of the dataset's shape. Returns ``step()``."""
     gen = torch.Generator().manual_seed(seed)
@@ -114,7 +114,7 @@ def table_training(rep: m.Report, quick: bool, tiny: bool = False) -> dict:
     text.append(
         "Both generators live in this process and their training steps alternate (A B A B …) after "
         "one discarded warm-up step each, so load from other processes hits both alike. The step is "
-        "unet/train.py's `TrainStep` (D update on real and fake pairs; G with GAN + L1 + constant + "
+        "unet/train/train.py's `TrainStep` (D update on real and fake pairs; G with GAN + L1 + constant + "
         "category losses at its default weights; Adam) on random tensors of the dataset's shape, with "
         "the shipped architecture as `unet.train` builds it (dropout, style_dim 64; fp32, as "
         "unet.train runs on CPU).")

@@ -20,7 +20,7 @@ def tiny_spec(tmp_path_factory):
     """DatasetSpec: the shipped source subset font -> LXGW WenKai and AR PL UKai, 150 GB2312-1
     characters at 64 px, 20 held out."""
     from unet.charsets import load_charset
-    from unet.data import DEFAULT_SOURCE, DatasetSpec
+    from unet.train.data import DEFAULT_SOURCE, DatasetSpec
 
     require_font(WENKAI.file)
     require_font(UKAI.file)
@@ -33,7 +33,7 @@ def tiny_spec(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tiny_spec, tmp_path_factory) -> Path:
-    from unet.data import build_dataset
+    from unet.train.data import build_dataset
 
     out = tmp_path_factory.mktemp("data") / "tiny"
     return build_dataset(tiny_spec, out, workers=1, show_progress=False)
@@ -42,7 +42,7 @@ def tiny_dataset(tiny_spec, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     """A 2-step training run directory (log.jsonl, state.pt, generator/)."""
-    from unet.train import main
+    from unet.train.train import main
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     main(train_args(tiny_dataset, out, "--steps", "2"))

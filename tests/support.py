@@ -16,8 +16,8 @@ import torch
 
 import unet
 from unet.checkpoint import save_generator
-from unet.data import DEFAULT_SOURCE
 from unet.glyphs import FontError, FontSpec, find_font_file
+from unet.train.data import DEFAULT_SOURCE
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from the tests
 

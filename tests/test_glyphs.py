@@ -11,7 +11,6 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 
 from unet.charsets import big5_common, gb2312_level1
-from unet.data import DEFAULT_SOURCE, render_all
 from unet.glyphs import (
     FIT,
     SKIP_REASONS,
@@ -23,6 +22,7 @@ from unet.glyphs import (
     is_cjk_ideograph,
     split_text,
 )
+from unet.train.data import DEFAULT_SOURCE, render_all
 
 from .support import NOTO_TTC, require_font
 

@@ -15,11 +15,11 @@ import torch
 
 import unet
 from unet.checkpoint import CheckpointError
-from unet.data import DEFAULT_SOURCE
 from unet.glyphs import FontError, find_font_file
 from unet.hooks import attention_hooks
 from unet.request import GenerationError, UnknownLayerError
 from unet.stylizer import Stylizer
+from unet.train.data import DEFAULT_SOURCE
 
 from .support import tiny_checkpoint
 
@@ -197,7 +197,7 @@ def test_skipped_characters_and_limit(st):
 
 
 def test_rendering_matches_training_path(st):
-    from unet.data import render_all
+    from unet.train.data import render_all
 
     arr = render_all(DEFAULT_SOURCE, list("永和"), 64, workers=1)
     mine = ((st.render_sources(["永", "和"]).squeeze(1) + 1) * 127.5).round().numpy()

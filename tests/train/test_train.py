@@ -10,9 +10,9 @@ import torch
 
 from unet import attention_layers
 from unet.checkpoint import load_generator
-from unet.train import edge_l1, lr_factor, main, parse_attention, pyramid_l1, set_train_mode
+from unet.train.train import edge_l1, lr_factor, main, parse_attention, pyramid_l1, set_train_mode
 
-from .support import REPO, read_jsonl, train_args
+from ..support import REPO, read_jsonl, train_args
 
 
 def test_smoke_run_writes_everything(tiny_run, tiny_dataset):

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_generator
+from ..checkpoint import load_generator
+from ..hooks import attention_hooks
+from ..model import UnetGenerator, attention_layers
+from ..visualize import glyph_sheet
 from .data import GlyphPairs
-from .hooks import attention_hooks
 from .metrics import defect_metrics, glyph_metrics
-from .model import UnetGenerator, attention_layers
-from .visualize import glyph_sheet
 
 
 @torch.inference_mode()
@@ -79,7 +79,7 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
 def scan_charset(checkpoint, chars: str, device="cpu", batch_size: int = 64) -> dict:
     """Defect rates per style over every character of ``chars`` the source font draws, and SSIM
     against the style's font where it draws the character (seen and unseen characters alike)."""
-    from .glyphs import Font, FontError, FontSpec, image_to_array
+    from ..glyphs import Font, FontError, FontSpec, image_to_array
 
     model, config, directory = load_generator(checkpoint, device)
     source = Font.from_spec(FontSpec.from_dict(config["glyphs"]["source"]))
@@ -144,7 +144,7 @@ def main(argv=None) -> None:
         out.mkdir(parents=True, exist_ok=True)
     results = evaluate(a.checkpoint, data, a.compare, a.device, a.limit, out)
     if a.charset:
-        from .charsets import load_charset
+        from ..charsets import load_charset
 
         results["charset"] = {"name": a.charset,
                               **scan_charset(a.checkpoint, load_charset(a.charset), a.device)}

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-import unet.data
+import unet.train.data
 from unet.charsets import load_charset
-from unet.data import GlyphPairs, build_dataset, paired_jitter, parse_font_arg, split_heldout
 from unet.glyphs import Font, FontSpec, image_to_array
+from unet.train.data import GlyphPairs, build_dataset, paired_jitter, parse_font_arg, split_heldout
 
-from .support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
+from ..support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE
 
 
 def fake_render(calls):
@@ -42,7 +42,7 @@ def test_split_heldout_is_seeded():
 
 def test_build_split_deterministic_per_seed(tiny_dataset, tiny_spec, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(unet.data, "render_all", fake_render(calls))
+    monkeypatch.setattr(unet.train.data, "render_all", fake_render(calls))
     held = {}
     for seed in (0, 1):  # fresh directories: no cache; rendering faked, the split is real
         out = build_dataset(dataclasses.replace(tiny_spec, seed=seed), tmp_path / str(seed),
@@ -97,7 +97,7 @@ def test_second_build_comes_from_cache(tiny_dataset, tiny_spec, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("re-rendered a cached dataset")
 
-    monkeypatch.setattr(unet.data, "render_all", fail)
+    monkeypatch.setattr(unet.train.data, "render_all", fail)
     assert build_dataset(tiny_spec, tiny_dataset, workers=1, show_progress=False) == tiny_dataset
     assert {p.name: p.stat().st_mtime_ns for p in tiny_dataset.iterdir()} == before
 
@@ -106,7 +106,7 @@ def test_changed_spec_rebuilds(tiny_dataset, tiny_spec, tmp_path, monkeypatch):
     copy = tmp_path / "copy"
     shutil.copytree(tiny_dataset, copy)
     calls = []
-    monkeypatch.setattr(unet.data, "render_all", fake_render(calls))
+    monkeypatch.setattr(unet.train.data, "render_all", fake_render(calls))
     changed = dataclasses.replace(tiny_spec, size=32)
     assert changed.key() != tiny_spec.key()
     build_dataset(changed, copy, workers=1, show_progress=False)

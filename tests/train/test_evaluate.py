@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from unet.checkpoint import load_generator
-from unet.data import GlyphPairs
-from unet.evaluate import evaluate, generate_unit, main, markdown_table
-from unet.metrics import (
+from unet.train.data import GlyphPairs
+from unet.train.evaluate import evaluate, generate_unit, main, markdown_table
+from unet.train.metrics import (
     INK_THRESHOLD,
     defect_metrics,
     fragment_counts,
@@ -18,7 +18,7 @@ from unet.metrics import (
     texture_counts,
 )
 
-from .support import SMILEY_FONT, TINY_HELDOUT, UKAI, WENKAI, require_font
+from ..support import SMILEY_FONT, TINY_HELDOUT, UKAI, WENKAI, require_font
 
 METRIC_KEYS = {"l1", "rmse", "ssim", "ink_iou", "n", "dithered", "textured", "specks_mean",
                "texture_mean", "broken", "extra_fragments"}
