@@ -1,33 +1,28 @@
-"""Glyph Attention: the Gradio demo. Layout and event wiring only; the work is in ``unet.service``.
+"""Glyph Attention: the Gradio demo. Layout and event wiring only; the work is in ``unet.demo``.
 
 Run ``python app.py`` (binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
-otherwise).
+otherwise; every environment variable is read once, by ``unet.settings.Settings.from_env``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 
 import gradio as gr
 
-from unet.checkpoint import CheckpointError
-from unet.exports import MAX_EXPORT_CHARS, PRESETS, FontExports
-from unet.glyphs import FontError
-from unet.request import GenerationError
-from unet.service import DemoService
-from unet.stylizer import MAX_CHARS, Stylizer
-from unet.viewer import (
-                         ATTENTION_CSS,
-                         ATTENTION_HTML,
-                         ATTENTION_JS,
-                         FONT_CSS,
-                         FONT_HTML,
-                         FONT_JS,
-                         SHEET_CSS,
-                         SHEET_HTML,
-                         SHEET_JS,
+from unet.demo import views
+from unet.demo.exports import PRESETS, FontExports
+from unet.demo.service import DemoService
+from unet.engine.stylizer import Stylizer
+from unet.errors import UserError
+from unet.settings import (
+    GENERATIONS_AT_ONCE,
+    MAX_CHARS,
+    MAX_EXPORT_CHARS,
+    QUEUE_SIZE,
+    SESSION_TTL_S,
+    Settings,
 )
 
 try:  # ZeroGPU on Hugging Face Spaces; plain CPU/GPU elsewhere
@@ -65,7 +60,7 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (GenerationError, FontError, CheckpointError) as e:
+        except UserError as e:
             raise gr.Error(str(e), print_exception=False) from None
         except gr.Error:
             raise
@@ -77,13 +72,11 @@ def user_errors(fn):
     return wrapper
 
 
-def build_demo(service: DemoService | None = None) -> gr.Blocks:
-    svc = service or DemoService(Stylizer.from_pretrained(
-        os.environ.get("GLYPH_CHECKPOINT") or None,  # a directory or a Hub model id; default: shipped
-        precision=os.environ.get("GLYPH_PRECISION", "auto")))
+def build_demo(service: DemoService | None = None, settings: Settings | None = None) -> gr.Blocks:
+    settings = settings or Settings.from_env()
+    svc = service or DemoService(Stylizer.from_pretrained(settings.checkpoint, precision=settings.precision))
     st = svc.st
-    # GLYPH_EXPORT_NICE: the export worker's nice value (default 10; 0 = as urgent as the demo)
-    exports = FontExports(st, niceness=int(os.environ.get("GLYPH_EXPORT_NICE", "10")))
+    exports = FontExports(st, niceness=settings.export_niceness)
 
     @gpu
     @user_errors
@@ -145,7 +138,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
                     "Type characters, pick a style, then move over a glyph to see what each "
                     "attention layer looks at.")
-        session = gr.State(None, time_to_live=1800)  # a Session: keys, never images
+        session = gr.State(None, time_to_live=SESSION_TTL_S)  # a Session: keys, never images
         with gr.Row():
             with gr.Column(scale=2):
                 text = gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
@@ -164,16 +157,15 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
-                sheet = gr.HTML(None, html_template=SHEET_HTML, css_template=SHEET_CSS,
-                                js_on_load=SHEET_JS, server_functions=[glyph_zip], elem_id="sheet")
+                sheet = gr.HTML(None, **views.SHEET.html_kwargs(), server_functions=[glyph_zip],
+                                elem_id="sheet")
         examples = gr.Examples([[e] for e in EXAMPLES], inputs=[text], label="Examples")
         with gr.Tabs():
             with gr.Tab("Attention", elem_id="attention-tab") as attention_tab:
                 char = gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
                                    type="value", elem_id="char")
-                attention = gr.HTML(None, html_template=ATTENTION_HTML, css_template=ATTENTION_CSS,
-                                    js_on_load=ATTENTION_JS, server_functions=[attention_data],
-                                    elem_id="attention")
+                attention = gr.HTML(None, **views.ATTENTION.html_kwargs(),
+                                    server_functions=[attention_data], elem_id="attention")
             with gr.Tab("Make a font", elem_id="font-tab") as font_tab:
                 gr.Markdown("Put the characters you want into an installable font drawn in a style. "
                             f"Up to {MAX_EXPORT_CHARS} characters per font here; the command line "
@@ -194,9 +186,8 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                                                "where it has them (OFL fonts only)", elem_id="font-complete")
                         font_button = gr.Button("Make font", variant="primary", elem_id="make-font")
                     with gr.Column(scale=3):
-                        font_preview = gr.HTML(None, html_template=FONT_HTML, css_template=FONT_CSS,
-                                               js_on_load=FONT_JS, server_functions=[font_data],
-                                               elem_id="font-preview")
+                        font_preview = gr.HTML(None, **views.FONT.html_kwargs(),
+                                               server_functions=[font_data], elem_id="font-preview")
             with gr.Tab("About") as about_tab:
                 gr.Markdown(ABOUT)
                 gr.Markdown(svc.metrics_markdown())
@@ -204,8 +195,8 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
         inputs = [text, style, blend, weight, layers, session]
         outputs = [sheet, status, char, attention, session]
         # Two generations may run at once (one torch thread each on 2 cores); identical requests
-        # are computed once (DemoService.generation), toggles are usually answered from the cache.
-        model = {"concurrency_id": "model", "concurrency_limit": 2}
+        # are computed once (DemoService.result), toggles are usually answered from the cache.
+        model = {"concurrency_id": "model", "concurrency_limit": GENERATIONS_AT_ONCE}
         button.click(generate, inputs, outputs, api_name="generate", **model)
         text.submit(generate, inputs, outputs, api_visibility="private", **model)
         examples.load_input_event.then(generate, inputs, outputs, api_visibility="private", **model)
@@ -228,7 +219,7 @@ def build_demo(service: DemoService | None = None) -> gr.Blocks:
                           trigger_mode="once")
         preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)
-    demo.queue(default_concurrency_limit=1, max_size=128)
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo
 
 
@@ -239,14 +230,15 @@ if __name__ == "__main__":
     # one (BENCHMARKS.md). On a dedicated machine set GLYPH_THREADS=2.
     import torch
 
-    from unet.runtime import limit_malloc_arenas
+    from unet.engine.runtime import limit_malloc_arenas
 
-    limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/runtime.py
-    torch.set_num_threads(max(1, int(os.environ.get("GLYPH_THREADS", "1"))))
-    build_demo().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                        max_file_size="1mb", show_error=False,
-                        # Gradio keeps each session's last outputs (and a copy of the page's config)
-                        # in memory, closed sessions for an hour: this bounds how many it keeps.
-                        state_session_capacity=int(os.environ.get("GLYPH_MAX_SESSIONS", "100")),
-                        share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel
+    settings = Settings.from_env()
+    limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/engine/runtime.py
+    torch.set_num_threads(settings.threads)
+    build_demo(settings=settings).launch(
+        server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
+        max_file_size="1mb", show_error=False,
+        # Gradio keeps each session's last outputs (and a copy of the page's config) in memory,
+        # closed sessions for an hour: this bounds how many it keeps.
+        state_session_capacity=settings.max_sessions,
+        share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel

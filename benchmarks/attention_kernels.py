@@ -1,7 +1,7 @@
 """Table 1: attention kernels, and the candidate attention processors the other tables try.
 
 A candidate is a processor function ``(layer, x) -> attend(x)`` like the shipped ones in
-``unet.attention``. Here a free-standing ``SelfAttention(C)`` is computed by calling the function
+``unet.model.attention``. Here a free-standing ``SelfAttention(C)`` is computed by calling the function
 directly; a model runs one through ``using_processor``, which sets it on that model's layers only
 and restores them afterwards (``unet.set_attention_processor``).
 """
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from unet import SelfAttention, UnetGenerator, attention_layers, set_attention_processor
-from unet.attention import AttentionProcessor, explicit_attention, sdpa_attention
+from unet.model.attention import AttentionProcessor, explicit_attention, sdpa_attention
 
 from . import measure as m
 

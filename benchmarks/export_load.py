@@ -25,7 +25,7 @@ def main(argv=None) -> None:
     import gradio_client
 
     from tools.stress import Server
-    from unet.charsets import gb2312_level1
+    from unet.engine.charsets import gb2312_level1
 
     from .stylizer import TextPool, app_stylizer
 

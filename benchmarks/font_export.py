@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 
-from unet import font as F
-from unet.charsets import gb2312_level1
-from unet.stylizer import Stylizer
-from unet.trace import potrace_path, trace
+from unet import fontexport as F
+from unet.engine.charsets import gb2312_level1
+from unet.engine.stylizer import Stylizer
+from unet.fontexport.trace import potrace_path, trace
+from unet.settings import EXPORT_BATCH
 
 from . import measure as m
 
@@ -35,8 +36,9 @@ def table_font(rep: m.Report, quick: bool, st: Stylizer, tiny: bool = False) -> 
     results: dict = {}
     with m.num_threads(threads):
         t = time.perf_counter()
-        gens = [st.run(st.request("".join(sample[i:i + F.BATCH]), style), with_target=False)
-                for i in range(0, len(sample), F.BATCH)]
+        req = st.request("".join(sample), style)
+        gens = [st.draw(sample[i:i + EXPORT_BATCH], req, with_target=False)
+                for i in range(0, len(sample), EXPORT_BATCH)]
         results["generate"] = (time.perf_counter() - t) / len(sample)
     bitmaps = [(c, g, s) for gen in gens for c, g, s in zip(gen.chars, gen.generated, gen.source)]
     vectorizers = ["potrace", "contours"] if potrace_path() else ["contours"]

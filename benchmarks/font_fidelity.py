@@ -3,11 +3,11 @@
 Takes real glyphs of each target font, normalised exactly as the model's outputs are (so a perfect
 model would draw these), traces them, places them, builds a font, and compares:
 
-- *shape*: the exported glyph re-rendered with Pillow at 128 px and refitted as ``unet.glyphs``
+- *shape*: the exported glyph re-rendered with Pillow at 128 px and refitted as ``unet.engine.glyphs``
   does, against the bitmap it came from (SSIM; tracing and refitting loss only);
 - *place*: ink IoU in the em square (both fonts drawn at 128 px on the same baseline) against the
   real font, for four placements: the source character's normalisation inverted and then moved and
-  scaled by the style's metrics (``unet.font.StyleMetrics``, shipped), the same without the style's
+  scaled by the style's metrics (``unet.fontexport.StyleGeometry``, shipped), the same without the style's
   metrics, the canvas taken as the em square, and each glyph stretched onto the source's ink box.
   The source font's own glyph gives the baseline. Characters the style metrics are measured on are
   not scored.
@@ -27,11 +27,11 @@ from fontTools.pens.transformPen import TransformPen
 from PIL import Image, ImageDraw, ImageFont
 from skimage.metrics import structural_similarity
 
-from unet import font as F
-from unet.charsets import gb2312_level1
-from unet.glyphs import Font
-from unet.stylizer import Stylizer
-from unet.trace import potrace_path, trace
+from unet import fontexport as F
+from unet.engine.charsets import gb2312_level1
+from unet.engine.glyphs import Font
+from unet.engine.stylizer import Stylizer
+from unet.fontexport.trace import potrace_path, trace
 
 from .measure import md_table
 
@@ -51,11 +51,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.Image,
-               style: F.StyleMetrics) -> dict:
+               style: F.StyleGeometry) -> dict:
     """Canvas px -> font units, four ways (see the module docstring); all but the shipped one are
     only moved to the middle of the style's advance."""
     place = F.Placement.from_source(source, ch, source_image)
-    only_advance = F.StyleMetrics(advance=style.advance)
+    only_advance = F.StyleGeometry(advance=style.advance)
     source_box = F.placement_matrix(place, source, ch, only_advance)
     shift = (style.advance - source.advance(ch) * F.UPM / source.units_per_em) / 2
     k = F.UPM / bitmap.width  # the canvas as the em square, its top at the typographic ascender
@@ -70,7 +70,7 @@ def placements(source: Font, ch: str, bitmap: Image.Image, source_image: Image.I
 
 
 def measure(style_font: Font, source: Font, chars: list[str], vectorizer: str, tmp: Path,
-            style: F.StyleMetrics) -> dict:
+            style: F.StyleGeometry) -> dict:
     bitmaps = {c: style_font.render(c, 128) for c in chars}
     sources = {c: source.render(c, 128) for c in chars}
     outlines = {c: trace(bitmaps[c], vectorizer) for c in chars}
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
             sample = set(gb2312_level1()[F.STYLE_SAMPLE])  # the style metrics' characters: not scored
             usable = [c for c in chars if style_font.draws(c) and st.source_font.draws(c) and c not in sample]
             for vec in vectorizers:
-                r = measure(style_font, st.source_font, usable, vec, Path(tmp), F.style_metrics(st, style))
+                r = measure(style_font, st.source_font, usable, vec, Path(tmp), F.style_geometry(st, style))
                 for name, value in r["place"].items():
                     shape = r["shape"].get(name)
                     rows.append([style, vec, name, f"{value:.3f}", "" if shape is None else f"{shape:.3f}",

@@ -10,8 +10,8 @@ from typing import NamedTuple
 import torch
 
 from unet import UnetGenerator, attention_layers
-from unet.attention import AttentionProcessor, explicit_attention
-from unet.hooks import attention_hooks
+from unet.engine.hooks import attention_hooks
+from unet.model.attention import AttentionProcessor, explicit_attention
 
 from . import measure as m
 from .attention_kernels import map_bytes, multi_head_split, single_head_padded, using_processor
@@ -119,7 +119,7 @@ def table_generator(rep: m.Report, quick: bool, shipped: UnetGenerator, tiny: bo
         row.append(ratios(cfg.label, ref_label) if cfg.label != ref_label else "")
         rows.append(row)
     rep.add("## 2. Generator forward\n\n" + m.md_table(header, rows) + (
-        "\n\nAttention off = every SelfAttention bypassed through `unet.hooks.attention_hooks` (what "
+        "\n\nAttention off = every SelfAttention bypassed through `unet.engine.hooks.attention_hooks` (what "
         "a layer toggle does). 'Candidate' rows set that attention processor on the model's layers "
         "(`unet.set_attention_processor`) for the call only (same results up to float rounding, see "
         "table 1). 'bf16 autocast' runs the forward under "

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unet.runtime import has_amx, release_memory
+from unet.engine.runtime import has_amx, release_memory
 
 REPO = Path(__file__).resolve().parent.parent
 GiB = 1024 ** 3

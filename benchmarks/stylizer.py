@@ -4,7 +4,6 @@ service work the app adds; plus the engine as app.py builds it, shared with tabl
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 
 from unet import Stylizer
+from unet.settings import Settings
 
 from . import measure as m
 from .generator import first_style
@@ -47,7 +47,7 @@ class TextPool:
 def app_stylizer(checkpoint: Path | None = None) -> tuple[Stylizer, str]:
     """The Stylizer as app.py builds it (precision from GLYPH_PRECISION, default 'auto'), from the
     shipped checkpoint unless ``checkpoint`` names another."""
-    precision = os.environ.get("GLYPH_PRECISION", "auto")
+    precision = Settings.from_env().precision
     return Stylizer.from_pretrained(checkpoint, device="cpu", precision=precision), precision
 
 
@@ -89,17 +89,17 @@ def service_work(st: Stylizer, text: str) -> m.Timed:
     """What the app's /generate handler computes besides the forward (``DemoService.generate``:
     sheet, status, character choices, attention panel), on a fresh service whose generation is
     made first, outside the timer."""
-    from unet.service import DemoService
+    from unet.demo.service import DemoService
 
     svc = DemoService(st, speculate=False)
-    svc.generation(svc.request(text, st.styles[0], None, 0.0, st.layer_names))
+    svc.result(svc.request(text, st.styles[0], None, 0.0, st.layer_names))
     t = time.perf_counter()
     svc.generate(None, text, st.styles[0], None, 0.0, st.layer_names)
     return m.Timed(time.perf_counter() - t)
 
 
 def table_stylizer(rep: m.Report, quick: bool, st: Stylizer) -> dict:
-    from unet.visualize import tensor_to_image
+    from unet.engine.visualize import tensor_to_image
 
     reps = 20 if not quick else 4
     bare = bare_forward(st)

@@ -19,7 +19,7 @@ torch.set_num_threads(1)
 def tiny_spec(tmp_path_factory):
     """DatasetSpec: the shipped source subset font -> LXGW WenKai and AR PL UKai, 150 GB2312-1
     characters at 64 px, 20 held out."""
-    from unet.charsets import load_charset
+    from unet.engine.charsets import load_charset
     from unet.train.data import DEFAULT_SOURCE, DatasetSpec
 
     require_font(WENKAI.file)

@@ -15,8 +15,9 @@ import pytest
 import torch
 
 import unet
-from unet.checkpoint import save_generator
-from unet.glyphs import FontError, FontSpec, find_font_file
+from unet.engine.glyphs import FontSpec, find_font_file
+from unet.errors import FontError
+from unet.model import save_generator
 from unet.train.data import DEFAULT_SOURCE
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from the tests
@@ -116,7 +117,7 @@ def pixels(path_or_bytes):
 
 
 def fitted_ink(img, threshold: int = 128):
-    """Ink (darker than ``threshold``) of a bitmap, fitted into 112 px and centred as unet.glyphs
+    """Ink (darker than ``threshold``) of a bitmap, fitted into 112 px and centred as unet.engine.glyphs
     fits a rendered glyph: compares glyphs drawn at different sizes and places (bool, 128 x 128)."""
     import numpy as np
     from PIL import Image

@@ -17,7 +17,7 @@ from benchmarks import attention_kernels
 from benchmarks.__main__ import parse_args
 from benchmarks.training import train_step
 from unet import SelfAttention, UnetGenerator, attention_layers, explicit_attention, sdpa_attention
-from unet.stylizer import DEFAULT_CHECKPOINT
+from unet.engine.stylizer import DEFAULT_CHECKPOINT
 
 from .support import REPO, tiny_checkpoint
 

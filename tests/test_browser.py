@@ -216,7 +216,7 @@ def test_make_a_font_download_it_and_the_page_sets_text_in_it(browser, url):
     from fontTools.ttLib import TTFont
     from PIL import Image
 
-    from unet.stylizer import Stylizer
+    from unet.engine.stylizer import Stylizer
 
     from .support import fitted_ink, ink_iou
 

@@ -20,8 +20,8 @@ def test_dry_run_lists_what_a_space_needs_and_nothing_else(capsys):
     assert deploy_space.main(["me/glyphs", "--dry-run"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[1] for line in out.splitlines()[1:-1]]
-    for needed in ("app.py", "requirements.txt", "packages.txt", "README.md", "unet/service.py",
-                   "unet/web/attention.js", "assets/fonts/NotoSerifCJKtc-Regular-subset.otf",
+    for needed in ("app.py", "requirements.txt", "packages.txt", "README.md", "unet/demo/service.py",
+                   "unet/demo/web/attention.js", "assets/fonts/NotoSerifCJKtc-Regular-subset.otf",
                    "assets/fonts/OFL-NotoSerifCJK.txt",
                    "checkpoints/glyph-attention-3style/model.safetensors",
                    "checkpoints/glyph-attention-3style/config.json"):

@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from tools import stress
-from unet.checkpoint import CheckpointError
-from unet.glyphs import FontError
-from unet.stylizer import DEFAULT_CHECKPOINT, Stylizer
+from unet.engine.stylizer import DEFAULT_CHECKPOINT, Stylizer
+from unet.errors import CheckpointError, FontError
 
 from .support import REPO, running_app
 
@@ -185,7 +184,7 @@ def test_a_pickle_named_model_safetensors_is_never_unpickled(ckpt, tmp_path, mon
 
 @pytest.mark.parametrize("damage", ["truncated", "random bytes", "empty"])
 def test_corrupt_source_font_fails_at_load(ckpt, tmp_path, damage):
-    from unet.glyphs import find_font_file
+    from unet.engine.glyphs import find_font_file
 
     cfg = json.loads((ckpt / "config.json").read_text(encoding="utf-8"))
     real = find_font_file(cfg["glyphs"]["source"]["file"]).read_bytes()

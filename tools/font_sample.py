@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from unet.font import export_font
-from unet.stylizer import Stylizer
+from unet.engine.stylizer import Stylizer
+from unet.fontexport import export_font
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT = "永和九年歲在癸丑暮春之初"

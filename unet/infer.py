@@ -1,70 +1,8 @@
-"""Command line generation: ``python -m unet.infer "永和九年" --style "LXGW WenKai" --out sheet.png``.
+"""``python -m unet.infer``: text to a glyph sheet and attention maps (the command of ``unet.engine.cli``)."""
 
-``--maps-dir DIR`` also writes, per character, the mean-attention-received overlay of every layer
-and (with ``--query X Y`` in glyph pixels) the query-point maps.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-from .checkpoint import CheckpointError
-from .glyphs import FontError
-from .request import GenerationError, parse_point
-from .stylizer import Generation, Stylizer
-from .visualize import glyph_sheet, heatmap_overlay
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m unet.infer", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("text")
-    p.add_argument("--checkpoint", default=None, help="directory or Hub repo id (default: shipped model)")
-    p.add_argument("--style", default=None)
-    p.add_argument("--blend", default=None, help="second style to mix in")
-    p.add_argument("--blend-weight", type=float, default=0.0)
-    p.add_argument("--disable", action="append", default=[], help="attention layer to switch off")
-    p.add_argument("--out", default="sheet.png")
-    p.add_argument("--maps-dir", default=None)
-    p.add_argument("--query", type=float, nargs=2, default=None, metavar=("X", "Y"))
-    a = p.parse_args(argv)
-    try:
-        st = Stylizer.from_pretrained(a.checkpoint)
-        req = st.request(a.text, a.style, a.disable, a.blend, a.blend_weight)
-        if a.query:
-            parse_point(*a.query, st.glyph_size)  # checked before the forward pass, not after
-        out = st.run(req, capture=a.maps_dir is not None)
-    except (GenerationError, CheckpointError, FontError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    rows = [("source", out.source), (out.style, out.generated)]
-    if any(t is not None for t in out.target):
-        rows.append(("real", out.target))
-    glyph_sheet(rows, out.chars)[0].save(a.out)
-    print(f"wrote {a.out} ({len(out.chars)} characters)")
-    for s in out.skipped:
-        print(f"skipped {s}")
-    if a.maps_dir:
-        write_maps(out, Path(a.maps_dir), a.query)
-        print(f"wrote attention maps to {a.maps_dir}")
-    return 0
-
-
-def write_maps(out: Generation, directory: Path, query: tuple[float, float] | None) -> None:
-    """Per character and layer: the mean-received overlay, and the query map where one is asked for."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for i, ch in enumerate(out.chars):
-        stem = f"{i:02d}_U+{ord(ch):04X}"
-        for name, cap in out.layers.items():
-            heatmap_overlay(out.generated[i], cap.mean_received[i].numpy()).save(
-                directory / f"{stem}_{name}_received.png")
-        if query:
-            for name, m in out.query_maps(i, *query).items():
-                heatmap_overlay(out.generated[i], m, tuple(query), glyph_size=out.glyph_size).save(
-                    directory / f"{stem}_{name}_query.png")
-
+from .engine.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

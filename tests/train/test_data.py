@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import unet.train.data
-from unet.charsets import load_charset
-from unet.glyphs import Font, FontSpec, image_to_array
+from unet.engine.charsets import load_charset
+from unet.engine.glyphs import Font, FontSpec, image_to_array
 from unet.train.data import GlyphPairs, build_dataset, paired_jitter, parse_font_arg, split_heldout
 
 from ..support import TINY_CHARS, TINY_HELDOUT, TINY_SIZE

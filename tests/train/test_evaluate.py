@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from unet.checkpoint import load_generator
+from unet.model import load_generator
 from unet.train.data import GlyphPairs
 from unet.train.evaluate import evaluate, generate_unit, main, markdown_table
 from unet.train.metrics import (
@@ -174,8 +174,8 @@ def test_broken_strokes_count_extra_fragments():
 @pytest.mark.parametrize("font", [WENKAI, UKAI, SMILEY_FONT])
 def test_real_fonts_score_about_zero(font):
     """The floor the model is held to: real glyphs are neither dithered nor textured."""
-    from unet.charsets import load_charset
-    from unet.glyphs import Font, image_to_array
+    from unet.engine.charsets import load_charset
+    from unet.engine.glyphs import Font, image_to_array
 
     require_font(font.file)
     f = Font.from_spec(font)

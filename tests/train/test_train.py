@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from unet import attention_layers
-from unet.checkpoint import load_generator
+from unet.model import load_generator
 from unet.train.train import edge_l1, lr_factor, main, parse_attention, pyramid_l1, set_train_mode
 
 from ..support import REPO, read_jsonl, train_args

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..charsets import load_charset
-from ..glyphs import Font, FontSpec, image_to_array
+from ..engine.charsets import load_charset
+from ..engine.glyphs import Font, FontSpec, image_to_array
 
 # The shipped subset of Noto Serif CJK TC (assets/fonts): renders pixel-identically to the system
 # collection's face, so datasets, training and the demo all draw from the same file.

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import load_generator
-from ..hooks import attention_hooks
-from ..model import UnetGenerator, attention_layers
-from ..visualize import glyph_sheet
+from ..engine.hooks import attention_hooks
+from ..engine.visualize import glyph_sheet
+from ..model import UnetGenerator, attention_layers, load_generator
 from .data import GlyphPairs
 from .metrics import defect_metrics, glyph_metrics
 
@@ -79,7 +78,7 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
 def scan_charset(checkpoint, chars: str, device="cpu", batch_size: int = 64) -> dict:
     """Defect rates per style over every character of ``chars`` the source font draws, and SSIM
     against the style's font where it draws the character (seen and unseen characters alike)."""
-    from ..glyphs import Font, FontError, FontSpec, image_to_array
+    from ..engine.glyphs import Font, FontError, FontSpec, image_to_array
 
     model, config, directory = load_generator(checkpoint, device)
     source = Font.from_spec(FontSpec.from_dict(config["glyphs"]["source"]))
@@ -144,7 +143,7 @@ def main(argv=None) -> None:
         out.mkdir(parents=True, exist_ok=True)
     results = evaluate(a.checkpoint, data, a.compare, a.device, a.limit, out)
     if a.charset:
-        from ..charsets import load_charset
+        from ..engine.charsets import load_charset
 
         results["charset"] = {"name": a.charset,
                               **scan_charset(a.checkpoint, load_charset(a.charset), a.device)}

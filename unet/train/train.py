@@ -32,9 +32,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ..checkpoint import load_generator, save_generator
-from ..discriminator import PatchDiscriminator
-from ..model import UnetGenerator
+from ..model import PatchDiscriminator, UnetGenerator, load_generator, save_generator
 from .data import GlyphPairs
 
 
@@ -254,7 +252,7 @@ def set_rng_state(state: dict, gen: torch.Generator) -> None:
 
 def sample_sheet(g: UnetGenerator, data: GlyphPairs, device, n: int = 12):
     """Held-out characters: per style rows of source / generated / real, as one PIL image."""
-    from ..visualize import glyph_sheet
+    from ..engine.visualize import glyph_sheet
 
     idx = data.heldout_index[:n]
     src = GlyphPairs.to_unit(data.source[idx]).to(device)

@@ -1,0 +1,87 @@
+"""Character sets derived from Python's codecs (no data download) or read from a text file."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from ..errors import CharsetError
+
+
+def _decode_rows(codec: str, rows: range, cols: range) -> list[str]:
+    out = []
+    for hi in rows:
+        for lo in cols:
+            try:
+                ch = bytes([hi, lo]).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1 and "\u3400" <= ch:  # ideographs only
+                out.append(ch)
+    return out
+
+
+@cache
+def gb2312_level1() -> tuple[str, ...]:
+    """GB2312 level 1: the 3,755 most common simplified characters (rows 0xB0-0xD7)."""
+    return tuple(_decode_rows("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)))
+
+
+@cache
+def gb2312_level2() -> tuple[str, ...]:
+    """GB2312 level 2: 3,008 further characters (rows 0xD8-0xF7)."""
+    return tuple(_decode_rows("gb2312", range(0xD8, 0xF8), range(0xA1, 0xFF)))
+
+
+@cache
+def big5_common() -> tuple[str, ...]:
+    """Big5 level 1: the 5,401 common traditional characters (0xA440-0xC67E)."""
+    chars = _decode_rows("big5", range(0xA4, 0xC7), list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF)))
+    end = b"\xc6\x7e".decode("big5")
+    return tuple(chars[: chars.index(end) + 1])
+
+
+@cache
+def big5_rare() -> tuple[str, ...]:
+    """Big5 level 2: 7,652 less common traditional characters (0xC940-0xF9D5)."""
+    return tuple(_decode_rows("big5", range(0xC9, 0xFA), list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF))))
+
+
+CHARSETS = {
+    "gb2312-1": gb2312_level1,
+    "gb2312-2": gb2312_level2,
+    "gb2312": lambda: gb2312_level1() + gb2312_level2(),
+    "big5-1": big5_common,
+    "big5-2": big5_rare,
+    "big5": lambda: big5_common() + big5_rare(),
+}
+
+
+def load_charset(name_or_file: str) -> list[str]:
+    """A named charset (see CHARSETS; join several with '+') or a UTF-8 text file of characters.
+
+    Order is kept, duplicates and whitespace are dropped.
+    """
+    parts = name_or_file.split("+") if name_or_file not in CHARSETS and not Path(name_or_file).is_file() else [name_or_file]
+    chars: list[str] = []
+    for part in parts:
+        if part in CHARSETS:
+            chars.extend(CHARSETS[part]())
+        elif Path(part).is_file():
+            chars.extend(Path(part).read_text(encoding="utf-8"))
+        else:
+            raise CharsetError(f"unknown charset {part!r}: use one of {sorted(CHARSETS)} or a text file")
+    return list(dict.fromkeys(c for c in chars if not c.isspace()))
+
+
+def resolve_charset(arg: str) -> list[str]:
+    """What a user means by a charset argument: named charset(s) (``gb2312-1+big5-1``), a UTF-8 text
+    file, or else the characters themselves. A word that looks like a name or a path but is neither
+    is an error, not a text of Latin letters."""
+    if Path(arg).is_file() or all(part in CHARSETS for part in arg.split("+")):
+        return load_charset(arg)
+    if re.fullmatch(r"[\w./\\+-]+", arg, flags=re.ASCII):
+        raise CharsetError(f"unknown charset {arg!r}: use one of {sorted(CHARSETS)} (joined by '+'), "
+                         f"a UTF-8 text file, or the characters themselves")
+    return list(dict.fromkeys(c for c in arg if not c.isspace()))
