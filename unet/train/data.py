@@ -168,11 +168,6 @@ class GlyphPairs:
         pairs = (self.mask & ~held[None]).nonzero()  # (P, 2): style, char
         self.train_pairs = pairs
 
-    @property
-    def train_chars(self) -> str:
-        """The training characters, one string (as ``train.txt`` holds them)."""
-        return (self.root / "train.txt").read_text(encoding="utf-8")
-
     @staticmethod
     def to_unit(x: torch.Tensor) -> torch.Tensor:
         """uint8 (..., S, S) -> float (..., 1, S, S) in [-1, 1], white = 1."""
