@@ -373,3 +373,29 @@ def test_encode_returns_bottleneck():
     g = UnetGenerator(1, 1, 5, ngf=2, max_mult=4)
     z = g.encode(torch.zeros(2, 1, 32, 32))
     assert z.shape == (2, 8, 1, 1)
+
+
+def test_output_blur_removes_checkerboard_and_keeps_the_weights(tmp_path):
+    from unet.model.network import OutputBlur
+
+    blur = OutputBlur()
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]).remainder(2).float()[None, None]
+    flat = blur(checker * 2 - 1)  # a +-1 checkerboard around 0
+    assert flat[..., 1:-1, 1:-1].abs().max() < 1e-6  # zero gain at the period-2 frequency
+    ramp = torch.linspace(-1, 1, 16).expand(1, 1, 16, 16)
+    torch.testing.assert_close(blur(ramp)[..., 1:-1], ramp[..., 1:-1])  # linear ramps pass unchanged
+    assert blur(-torch.ones(1, 1, 8, 8)).eq(-1).all()  # solid ink stays solid (replicated edges)
+
+    kwargs = dict(ngf=4, max_mult=2, use_attention={8}, image_size=32, num_styles=2, style_dim=4)
+    plain = UnetGenerator(1, 1, 5, **kwargs).eval()
+    blurred = UnetGenerator(1, 1, 5, output_blur=True, **kwargs).eval()
+    assert set(plain.state_dict()) == set(blurred.state_dict())  # no new tensors in checkpoints
+    blurred.load_state_dict(plain.state_dict())
+    x, s = torch.randn(2, 1, 32, 32), torch.tensor([0, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(blurred(x, s), blur(plain(x, s)))
+    blurred.save_pretrained(tmp_path)
+    loaded = UnetGenerator.from_pretrained(tmp_path)
+    assert loaded.config.output_blur and loaded.output_blur is not None
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, s), blurred(x, s))

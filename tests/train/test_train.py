@@ -70,15 +70,17 @@ def test_resume_is_bit_for_bit(tiny_dataset, tmp_path):
 
 
 def test_finetune_from_checkpoint_as_inference(tiny_run, tiny_dataset, tmp_path):
-    """--init starts from a checkpoint; --freeze-bn keeps every running statistic; without GAN and
-    category weights D is never run; edge and pyramid losses are logged."""
+    """--init starts from a checkpoint (--output-blur adds the filter to it); --freeze-bn keeps every
+    running statistic; without GAN and category weights D is never run; edge and pyramid losses are
+    logged."""
     init = tiny_run / "generator"
     out = tmp_path / "ft"
     main(train_args(tiny_dataset, out, "--steps", "2", "--init", str(init), "--freeze-bn",
                     "--freeze-dropout", "--gan-weight", "0", "--category-weight", "0",
-                    "--edge-weight", "10", "--pyramid-weight", "10"))
+                    "--edge-weight", "10", "--pyramid-weight", "10", "--output-blur"))
     before, _, _ = load_generator(init)
     after, _, _ = load_generator(out / "generator")
+    assert after.config.output_blur and not before.config.output_blur  # added, weights carried over
     sb, sa = before.state_dict(), after.state_dict()
     for k in sb:
         if "running_" in k or "num_batches" in k:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CheckpointError
@@ -118,6 +119,28 @@ class UnetSkipConnectionBlock(nn.Module):
         return h if self.outermost else torch.cat([x, h], 1)
 
 
+class OutputBlur(nn.Module):
+    """A fixed 3x3 binomial low-pass ([1, 2, 1] x [1, 2, 1] / 16) on the generated image.
+
+    A stride-2 transposed convolution computes each of its four output phases (even/odd row x
+    column) with different kernel taps. Where the model is unsure (the end of a Kai stroke), the
+    phases disagree and the image carries a period-2 ripple: a dotted checkerboard (Odena et al.,
+    "Deconvolution and checkerboard artifacts", 2016). This filter has zero gain at that
+    frequency, so the ripple cannot reach the output; StyleGAN blurs after upsampling for the same
+    reason. No parameters: checkpoints keep their tensors, ``config.json`` says it is on.
+    """
+
+    def __init__(self):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None]) / 16, persistent=False)  # (3, 3)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        c = y.shape[1]
+        weight = self.kernel.to(y.dtype).expand(c, 1, 3, 3)  # depthwise: (C, 1, 3, 3)
+        return F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
+
+
 @dataclass
 class UnetConfig:
     """Every constructor argument of ``UnetGenerator``; saved as ``config.json`` beside the weights."""
@@ -133,6 +156,7 @@ class UnetConfig:
     num_styles: int = 0
     style_dim: int = 128
     max_mult: int = 8
+    output_blur: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,11 +179,13 @@ class UnetGenerator(nn.Module):
         num_styles: 0 for the seed's unconditional model; K adds a learned style embedding of
             ``style_dim`` channels at the bottleneck, chosen per sample by index or blended by weights.
         max_mult: cap on the channel multiplier (pix2pix uses 8); lower it for a smaller model.
+        output_blur: low-pass the image with a fixed 3x3 binomial filter (``OutputBlur``), which
+            removes the checkerboard ripple of the last stride-2 transposed convolution.
     """
 
     def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm_layer=nn.BatchNorm2d,
                  use_dropout=False, use_attention=False, image_size=None, num_styles=0,
-                 style_dim=128, max_mult=8):
+                 style_dim=128, max_mult=8, output_blur=False):
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5 (pix2pix's U-Net layout), got {num_downs}")
@@ -177,7 +203,8 @@ class UnetGenerator(nn.Module):
         self.config = UnetConfig(input_nc, output_nc, num_downs, ngf, _norm_name(norm_layer),
                                  bool(use_dropout),
                                  use_attention if isinstance(use_attention, bool) else sorted(wanted),
-                                 image_size, num_styles, style_dim if num_styles else 0, max_mult)
+                                 image_size, num_styles, style_dim if num_styles else 0, max_mult,
+                                 bool(output_blur))
         norm = NORM_LAYERS[self.config.norm_layer]
         sdim = self.config.style_dim
 
@@ -204,6 +231,7 @@ class UnetGenerator(nn.Module):
         self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
                                              outermost=True, norm_layer=norm)
         self.style_embedding = nn.Embedding(num_styles, sdim) if num_styles else None
+        self.output_blur = OutputBlur() if output_blur else None
         for level in self.levels():  # each attention layer knows the map size it works on
             if level.block.attention is not None:
                 level.block.attention.resolution = level.resolution
@@ -278,7 +306,8 @@ class UnetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
-        return self.model(x, self.style_vector(style, x.shape[0]))
+        y = self.model(x, self.style_vector(style, x.shape[0]))  # (B, output_nc, S, S) in [-1, 1]
+        return y if self.output_blur is None else self.output_blur(y)
 
     @classmethod
     def from_pretrained(cls, path_or_repo, device="cpu", revision=None) -> UnetGenerator:

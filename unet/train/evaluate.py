@@ -42,7 +42,9 @@ def generate_unit(model: UnetGenerator, src: torch.Tensor, style: int, disabled=
 
 
 def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: int | None = None,
-             sheet_dir: Path | None = None, sheet_count: int = 16) -> dict:
+             sheet_dir: Path | None = None, sheet_count: int = 16, with_ablation: bool = True) -> dict:
+    """Per style, the model's metrics on the held-out characters; ``with_ablation`` adds the rows
+    that put them in context (attention off, identity, the real font)."""
     model, config, _ = load_generator(checkpoint, device)
     other = load_generator(compare, device)[0] if compare else None
     idx = data.heldout_index[:limit] if limit else data.heldout_index
@@ -58,12 +60,13 @@ def evaluate(checkpoint, data: GlyphPairs, compare=None, device="cpu", limit: in
             continue
         real = data.targets[data.styles.index(name), idx].cpu().float().numpy() / 255.0
         rows = {"model": generate_unit(model, src, k)}
-        if layers:
+        if layers and with_ablation:
             rows["model, attention off"] = generate_unit(model, src, k, disabled=layers)
         if other is not None:
             rows["compare"] = generate_unit(other, src, k)
-        rows["identity"] = identity
-        rows["real font"] = real
+        if with_ablation:
+            rows["identity"] = identity
+            rows["real font"] = real
         results["styles"][name] = {label: glyph_metrics(pred, real) for label, pred in rows.items()}
         if sheet_dir is not None:
             n = min(sheet_count, len(idx))

@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--freeze-bn", action="store_true",
       help="BatchNorm uses and keeps its running statistics, as inference does (for fine-tuning)")
     a("--freeze-dropout", action="store_true", help="dropout off while training, as at inference")
+    a("--output-blur", action="store_true",
+      help="fixed binomial low-pass on the generated image (removes transposed-conv checkerboard); "
+      "with --init it is added to the loaded model")
     # model
     a("--ngf", type=int, default=64)
     a("--max-mult", type=int, default=4, help="cap on the channel multiplier (pix2pix: 8)")
@@ -286,10 +289,15 @@ def main(argv=None) -> None:
         init_styles = [st["name"] for st in init_config.get("styles", [])]
         if init_styles != data.styles:
             raise SystemExit(f"--init has styles {init_styles}, the dataset {data.styles}")
+        if args.output_blur and not g.config.output_blur:  # a parameter-free layer: same weights
+            weights = g.state_dict()
+            g = UnetGenerator(**{**g.config.to_dict(), "output_blur": True}).to(device)
+            g.load_state_dict(weights)
     else:
         g = UnetGenerator(1, 1, num_downs, ngf=args.ngf, use_dropout=args.dropout,
                           use_attention=parse_attention(args.attention), image_size=data.size,
-                          num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult).to(device)
+                          num_styles=k, style_dim=args.style_dim, max_mult=args.max_mult,
+                          output_blur=args.output_blur).to(device)
     d = PatchDiscriminator(2, args.ndf, num_styles=k if k > 1 and args.category_weight > 0 else 0).to(device)
     opt_g, opt_d = make_optimizers(g, d, args.lr, args.beta1)
     sampler = torch.Generator(device="cpu")
