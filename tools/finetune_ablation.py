@@ -27,6 +27,7 @@ VARIANTS = {  # name -> extra unet.train flags; every variant: no GAN, L1 x100 +
     "as-inference": ["--freeze-bn", "--freeze-dropout"],
     "edge": ["--edge-weight", "100"],
     "pyramid": ["--pyramid-weight", "100"],
+    "output-blur": ["--output-blur"],
 }
 COMMON = ["--gan-weight", "0", "--category-weight", "0", "--batch-size", "8", "--lr", "1e-4",
           "--decay-from", "1.0", "--sample-every", "0", "--no-progress",
@@ -65,8 +66,9 @@ def score(args) -> None:
 
     data = GlyphPairs(args.data)
     seen = seen_sample(Path(args.data))
-    rows = [("shipped (no fine-tune)", Path(args.init))]
-    rows += [(name, Path(args.out) / name / "generator") for name in VARIANTS]
+    names = args.only.split(",") if args.only else ["shipped"] + list(VARIANTS)
+    rows = [("shipped (no fine-tune)", Path(args.init))] if "shipped" in names else []
+    rows += [(name, Path(args.out) / name / "generator") for name in VARIANTS if name in names]
     print("| variant | style | held-out SSIM | held-out dithered | held-out textured | seen dithered "
           "| seen textured | held-out broken |")
     print("|---|---|---|---|---|---|---|---|")
@@ -81,7 +83,8 @@ def score(args) -> None:
             h, s = systems["model"], scan[style]["model"]
             print(f"| {label} | {style} | {h['ssim']:.3f} | {h['dithered']:.1%} | {h['textured']:.1%} "
                   f"| {s['dithered']:.1%} | {s['textured']:.1%} | {h['broken']:.1%} |", flush=True)
-    (Path(args.out) / "ablation.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    name = f"ablation-{args.only.replace(',', '+')}.json" if args.only else "ablation.json"
+    (Path(args.out) / name).write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
 
 def main(argv=None) -> None:
@@ -93,7 +96,8 @@ def main(argv=None) -> None:
     p.add_argument("--init", default=str(SHIPPED))
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--lanes", type=int, default=2)
-    p.add_argument("--only", default="", help="comma-separated variant names (default: all)")
+    p.add_argument("--only", default="", help="comma-separated variant names (default: all; "
+                   "'shipped' names the starting checkpoint in score)")
     p.add_argument("--heldout", type=int, default=200)
     args = p.parse_args(argv)
     run(args) if args.command == "run" else score(args)

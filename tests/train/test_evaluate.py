@@ -183,3 +183,16 @@ def test_real_fonts_score_about_zero(font):
     real = np.stack([image_to_array(f.render(c, 128)) for c in chars]) / 255.0
     m = defect_metrics(real, real)
     assert m["dithered"] == 0 and m["textured"] <= 0.02 and m["broken"] == 0, m
+
+
+def test_evaluate_cli_scans_a_charset(tiny_run, tiny_dataset, tmp_path, capsys):
+    charset = tmp_path / "chars.txt"
+    charset.write_text("永和九年歲在癸丑永", encoding="utf-8")  # a repeat is scanned once
+    main(["--checkpoint", str(tiny_run / "generator"), "--data", str(tiny_dataset), "--out", str(tmp_path),
+          "--limit", "2", "--device", "cpu", "--charset", str(charset)])
+    scan = json.loads((tmp_path / "metrics.json").read_text())["charset"]
+    assert scan["name"] == str(charset) and scan["chars"] == 8
+    for style, rows in scan["styles"].items():
+        assert {"dithered", "textured"} <= set(rows["model"]), style
+        assert rows["real font"]["dithered"] == 0
+    assert "Whole charset" in capsys.readouterr().out

@@ -97,10 +97,13 @@ def scan_charset(checkpoint, chars: str, device="cpu", batch_size: int = 64) -> 
             font = Font.from_spec(FontSpec.from_dict(style["font"]))
         except FontError:
             font = None
-        if font is not None:
-            drawn = [i for i, c in enumerate(chars) if font.draws(c)]
+        drawn = [i for i, c in enumerate(chars) if font.draws(c)] if font is not None else []
+        if drawn:
             real = np.stack([image_to_array(font.render(chars[i], size)) for i in drawn]) / 255.0
-            row["model, where the font draws"] = glyph_metrics(pred[drawn], real)
+            if len(drawn) == len(chars):
+                row["model"] = glyph_metrics(pred, real)
+            else:
+                row["model, where the font draws"] = glyph_metrics(pred[drawn], real)
             row["real font"] = defect_metrics(real)
         out["styles"][style["name"]] = row
     return out
