@@ -4,5 +4,9 @@
   load checks, ``appclient.py`` its client of the app's API);
 - ``python -m tools.font_sample``: the README's picture of text set in exported fonts;
 - ``python tools/deploy_space.py USER/NAME``: deploy the demo to a Hugging Face Space;
-- ``tools/pack_best.py`` and ``tools/gpu_train.sh``: GPU training runs and packing their best weights.
+- ``tools/pack_best.py`` and ``tools/gpu_train.sh``: GPU training runs and packing their best weights;
+- ``python -m tools.finetune_ablation``: the same-budget fine-tuning ablation and its table;
+- ``python -m tools.dither_diagnosis``: why a checkpoint dithers (normalisation suspects, period-2 energy);
+- ``python -m tools.defect_sheet``: a model's worst glyphs before and after a change;
+- ``python -m tools.card_samples``: the model card's sample sheets.
 """

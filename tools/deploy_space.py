@@ -24,7 +24,7 @@ SPACE_FILES = ["README.md", "LICENSE", "app.py", "requirements.txt", "packages.t
                "docs/*.png", "assets/fonts/*", "unet/**/*.py", "unet/demo/web/*"]
 CHECKPOINT_FILES = ["config.json", "model.safetensors", "training_chars.txt", "heldout_chars.txt",
                     "metrics.json"]
-MODEL_CARD_FILES = ["README.md", "samples_heldout.png", "samples_outside_charset.png"]
+MODEL_CARD_FILES = ["README.md", "samples_heldout.png", "samples_outside_charset.png", "samples_defects.png"]
 
 
 @dataclass(frozen=True)
