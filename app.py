@@ -6,22 +6,35 @@ otherwise; every environment variable is read once, by ``unet.settings.Settings.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import inspect
 import logging
 
+import anyio
 import gradio as gr
+from starlette.middleware import Middleware
 
 from unet.demo import views
 from unet.demo.exports import PRESETS, FontExports
+from unet.demo.guard import RequestGuard
+from unet.demo.limits import FetchLimit
 from unet.demo.service import DemoService
 from unet.engine.stylizer import Stylizer
 from unet.errors import UserError
 from unet.settings import (
+    BODY_LIMIT,
+    FETCHES_AT_ONCE,
+    FETCHES_PER_VISITOR,
+    FETCHES_WAITING,
     GENERATIONS_AT_ONCE,
     MAX_CHARS,
     MAX_EXPORT_CHARS,
+    PROGRESS_EVERY_S,
     QUEUE_SIZE,
     SESSION_TTL_S,
+    UPLOAD_LIMIT,
     Settings,
 )
 
@@ -53,23 +66,91 @@ The model card (`checkpoints/glyph-attention-3style/README.md`) has the held-out
 """
 
 
+def _refusal(fn, error: Exception) -> gr.Error:
+    """A request problem becomes its message (and one log line); anything else is a logged bug."""
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, UserError):
+        log.info("refused %s: %.200s", fn.__name__, error)
+        return gr.Error(str(error), print_exception=False)
+    log.error("request failed", exc_info=error)
+    return gr.Error("Something went wrong while drawing these glyphs; please try again.",
+                    print_exception=False)
+
+
 def user_errors(fn):
-    """Turn request problems into a message for the user and anything else into a logged error."""
+    """Turn request problems into a message for the user and anything else into a logged error
+    (an event's function, plain or an async generator)."""
+    if inspect.isasyncgenfunction(fn):
+        @functools.wraps(fn)
+        async def stream(*args, **kwargs):
+            try:
+                async with contextlib.aclosing(fn(*args, **kwargs)) as updates:
+                    async for update in updates:
+                        yield update
+            except Exception as e:
+                raise _refusal(fn, e) from None
+        return stream
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
-        except gr.Error:
-            raise
-        except Exception:  # never show a traceback to the user
-            log.exception("request failed")
-            raise gr.Error("Something went wrong while drawing these glyphs; please try again.",
-                           print_exception=False) from None
+        except Exception as e:  # never show a traceback to the user
+            raise _refusal(fn, e) from None
 
     return wrapper
+
+
+def visitor(request: gr.Request | None) -> str:
+    """Who is asking: the browser session (a script sends one too; the limits hold per session)."""
+    return (request.session_hash if request is not None else None) or "anonymous"
+
+
+async def fetch_visitor(request) -> str:
+    """Who sent a server function's call: Gradio hands those Starlette's request, not a
+    ``gr.Request``; the session is in its JSON body, which Gradio has already read (and Starlette
+    keeps)."""
+    session = getattr(request, "session_hash", None)
+    if session is None:
+        with contextlib.suppress(Exception):
+            body = await request.json()
+            session = body.get("session_hash") if isinstance(body, dict) else None
+    return session if isinstance(session, str) and session else "anonymous"
+
+
+def raw(component):
+    """Pass the component's value on as sent: the engine checks it, names the problem and quotes at
+    most a short prefix of it (Gradio's own check echoes the whole value, e.g. 1 MB into the log)."""
+    component.preprocess = lambda payload: payload
+    return component
+
+
+class GlyphBlocks(gr.Blocks):
+    """``gr.Blocks`` whose answer to an API call with too few values is a short message. Gradio's own
+    is a ValueError that quotes every value it got into the log, with a traceback, and reaches the
+    caller as ``{"error": null}``."""
+
+    def validate_inputs(self, block_fn, inputs):
+        wanted = [b for b in block_fn.inputs if not getattr(b, "stateful", False)]
+        if len(inputs) < len(block_fn.inputs):
+            names = ", ".join(getattr(b, "label", None) or type(b).__name__.lower() for b in wanted)
+            log.info("refused %s: %d values", block_fn.name, len(inputs))
+            raise gr.Error(f"{block_fn.name} takes {len(wanted)} values ({names}); got {len(inputs)}",
+                           print_exception=False)
+
+
+def launch_options(settings: Settings) -> dict:
+    """``demo.launch`` arguments that keep a public server safe (app.py and the tests use them)."""
+    return dict(
+        server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
+        max_file_size="1mb", show_error=False,
+        # Gradio keeps each session's last inputs and outputs (and a copy of the page's config,
+        # ~80 KiB) in memory, least recently used dropped first; with every body capped, memory is
+        # bounded by sessions x BODY_LIMIT
+        state_session_capacity=settings.max_sessions,
+        app_kwargs={"middleware": [Middleware(RequestGuard, body_limit=BODY_LIMIT, upload_limit=UPLOAD_LIMIT)]},
+        share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel
 
 
 def build_demo(service: DemoService | None = None, settings: Settings | None = None) -> gr.Blocks:
@@ -88,6 +169,22 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         return (out.sheet, out.status, gr.update(choices=out.choices, value=out.session.index),
                 attention, out.session)
 
+    fetches = FetchLimit(FETCHES_AT_ONCE, FETCHES_WAITING, FETCHES_PER_VISITOR)
+
+    def fetch(fn):
+        """A page's fetch (a server function; they bypass Gradio's queue): async, so it holds no
+        thread while it waits, and limited per visitor and in all (``FetchLimit``)."""
+        async def call(data, request: gr.Request) -> dict:
+            try:
+                async with fetches.slot(await fetch_visitor(request)):
+                    return await anyio.to_thread.run_sync(fn, data)
+            except UserError as e:
+                log.info("refused %s: %.200s", fn.__name__, e)
+                return {"error": str(e)}
+        call.__name__ = fn.__name__  # no functools.wraps: Gradio must see the request parameter
+        call.__doc__ = fn.__doc__
+        return call
+
     @user_errors
     def pick_char(index, session):
         return svc.pick(session, index)[::-1]
@@ -104,10 +201,12 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
             return gr.skip() if attention is None else attention, session
         return show
 
+    @fetch
     def glyph_zip(data) -> dict:
         """The sheet's ZIP button (called from the page): built only when asked for."""
         return svc.glyph_zip(data)
 
+    @fetch
     def attention_data(ticket) -> dict:
         """The attention panel's numbers (called from the page, so Gradio keeps no copy per session)."""
         return svc.attention_data(ticket)
@@ -121,20 +220,37 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         return svc.query_point(svc.request(text, style, blend, weight, layers), index, x, y)
 
     @user_errors
-    def make_font(text, style, fmt, complete, request: gr.Request, progress=gr.Progress()):
-        def report(fraction, message):
-            progress(fraction, desc=message)
-        return exports.make(request.session_hash or "api", text, style, fmt, complete, report)
+    async def make_font(text, style, fmt, complete, request: gr.Request):
+        """Checked at once, then waits for its turn outside Gradio's queue (``FontExports``): the
+        preview shows its place in line, then its progress, then the font. Each update renews the
+        job's lease: when the page is gone, Gradio stops asking for updates and the job stops."""
+        plan = await asyncio.to_thread(exports.plan, text, style, fmt, complete)
+        job = exports.submit(visitor(request), plan)
+        try:
+            while not job.done():
+                job.renew()
+                yield exports.status_view(job)
+                await asyncio.wait([asyncio.wrap_future(job.future)], timeout=PROGRESS_EVERY_S)
+            yield job.future.result()
+        finally:
+            if not job.done():
+                job.cancel()
+
+    def visitor_left(request: gr.Request):
+        """The tab was closed: its export (waiting or running) stops."""
+        exports.cancel_visitor(visitor(request))
 
     @user_errors
     def fill_preset(key):
         return exports.preset_text(key)
 
+    @fetch
     def font_data(token) -> dict:
         """The font preview's fetch of the font just made (called from the page)."""
         return exports.font_data(token)
 
-    with gr.Blocks(title="Glyph Attention") as demo:
+    # delete_cache: files Gradio writes for the app (none today: uploads are refused) go after an hour
+    with GlyphBlocks(title="Glyph Attention", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
                     "Type characters, pick a style, then move over a glyph to see what each "
                     "attention layer looks at.")
@@ -144,16 +260,14 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                 text = gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
                                   max_lines=3, elem_id="text")
                 with gr.Row():
-                    style = gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style")
-                    blend = gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with")
+                    style = raw(gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style"))
+                    blend = raw(gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with"))
                 weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight (0 = style, 1 = blend)")
-                # Pass the raw value on: the engine checks it and names the problem
-                # (Gradio's own check fails a string or NaN with a generic message).
-                weight.preprocess = lambda payload: payload
-                layers = gr.CheckboxGroup(
+                raw(weight)  # Gradio's own check fails a string or NaN with a generic message
+                layers = raw(gr.CheckboxGroup(
                     [(f"{n} (γ={i['gamma']:+.2f})", n) for n, i in st.layer_info().items()],
                     value=st.layer_names, label="Attention layers (untick to switch off live)",
-                    elem_id="layers")
+                    elem_id="layers"))
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
@@ -162,8 +276,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         examples = gr.Examples([[e] for e in EXAMPLES], inputs=[text], label="Examples")
         with gr.Tabs():
             with gr.Tab("Attention", elem_id="attention-tab") as attention_tab:
-                char = gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
-                                   type="value", elem_id="char")
+                # raw: a page whose session expired still holds its old choices
+                char = raw(gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
+                                       type="value", elem_id="char"))
                 attention = gr.HTML(None, **views.ATTENTION.html_kwargs(),
                                     server_functions=[attention_data], elem_id="attention")
             with gr.Tab("Make a font", elem_id="font-tab") as font_tab:
@@ -175,15 +290,15 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                     with gr.Column(scale=2):
                         font_text = gr.Textbox(label=f"Characters for the font (up to {MAX_EXPORT_CHARS})",
                                                value=EXAMPLES[0], lines=3, elem_id="font-text")
-                        preset = gr.Dropdown([(label, key) for key, (label, _) in PRESETS.items()],
-                                             value=None, label="…or fill in a set", elem_id="font-preset")
+                        preset = raw(gr.Dropdown([(label, key) for key, (label, _) in PRESETS.items()],
+                                             value=None, label="…or fill in a set", elem_id="font-preset"))
                         with gr.Row():
-                            font_style = gr.Dropdown(st.styles, value=st.styles[0], label="Style",
-                                                     elem_id="font-style")
-                            font_format = gr.Radio([("TrueType (.ttf)", "ttf"), ("OpenType CFF (.otf)", "otf")],
-                                                   value="ttf", label="Format", elem_id="font-format")
-                        complete = gr.Checkbox(False, label="Complete: keep the real font's own glyphs "
-                                               "where it has them (OFL fonts only)", elem_id="font-complete")
+                            font_style = raw(gr.Dropdown(st.styles, value=st.styles[0], label="Style",
+                                                         elem_id="font-style"))
+                            font_format = raw(gr.Radio([("TrueType (.ttf)", "ttf"), ("OpenType CFF (.otf)", "otf")],
+                                                       value="ttf", label="Format", elem_id="font-format"))
+                        complete = raw(gr.Checkbox(False, label="Complete: keep the real font's own glyphs "
+                                                   "where it has them (OFL fonts only)", elem_id="font-complete"))
                         font_button = gr.Button("Make font", variant="primary", elem_id="make-font")
                     with gr.Column(scale=3):
                         font_preview = gr.HTML(None, **views.FONT.html_kwargs(),
@@ -212,11 +327,13 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         attention_tab.select(panel(True), [session], [attention, session], **panel_group)
         about_tab.select(panel(False), [session], [attention, session], **panel_group)
         font_tab.select(panel(False), [session], [attention, session], **panel_group)
-        # One export at a time on the whole server (each visitor also at most one): a font of 500
-        # characters keeps one CPU thread busy for ~20 s, the other stays with the live demo.
+        # Exports wait in their own line (FontExports: one per visitor, a few in all, one running at
+        # a time at a lower priority), not in Gradio's queue: no concurrency limit here, so an
+        # export's event never holds a place in the queue that Generate needs.
         font_button.click(make_font, [font_text, font_style, font_format, complete], [font_preview],
-                          api_name="make_font", concurrency_id="export", concurrency_limit=1,
-                          trigger_mode="once")
+                          api_name="make_font", concurrency_id="export", concurrency_limit=None,
+                          trigger_mode="once", show_progress="hidden")
+        demo.unload(visitor_left)
         preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
@@ -235,10 +352,4 @@ if __name__ == "__main__":
     settings = Settings.from_env()
     limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/engine/runtime.py
     torch.set_num_threads(settings.threads)
-    build_demo(settings=settings).launch(
-        server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
-        max_file_size="1mb", show_error=False,
-        # Gradio keeps each session's last outputs (and a copy of the page's config) in memory,
-        # closed sessions for an hour: this bounds how many it keeps.
-        state_session_capacity=settings.max_sessions,
-        share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel
+    build_demo(settings=settings).launch(**launch_options(settings))

@@ -83,12 +83,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(service=None) -> Iterator[str]:
     """The real app (shipped checkpoint unless ``service`` is given) served on 127.0.0.1:<free
-    port>; yields its base URL."""
-    from app import build_demo
+    port>, launched as app.py launches it; yields its base URL."""
+    from app import build_demo, launch_options
+    from unet.settings import Settings
 
     demo = build_demo(service)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    options = launch_options(Settings(server_port=port))  # the same guards as ``python app.py``
+    demo.launch(**options, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

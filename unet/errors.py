@@ -7,11 +7,37 @@ problem was found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
+
+
+def shown(value, limit: int = 40) -> str:
+    """``repr(value)`` clipped to about ``limit`` characters, for quoting a user's value in a message.
+
+    Messages are shown and logged: a 1 MB value quoted whole would flood the log once per request.
+    The one rule for every message that echoes what a user sent."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit for str()
+        return f"an integer of {value.bit_length():,} bits" if isinstance(value, int) else "a value"
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        size = f" ({len(value):,} characters)"
+    elif isinstance(value, Sized):
+        size = f" ({len(value):,} item{'s' if len(value) != 1 else ''})"
+    elif isinstance(value, int):
+        size = f" ({len(text.lstrip('-')):,} digits)"
+    else:
+        size = ""
+    return text[:limit] + "…" + size
 
 
 class UserError(ValueError):
     """A request that cannot be served, with a message meant for the person who made it."""
+
+    def __str__(self) -> str:
+        # never an empty message: the person would see a bare error with nothing to act on
+        return super().__str__() or "the request could not be served (no reason was given)"
 
 
 class GenerationError(UserError):
@@ -23,7 +49,7 @@ class UnknownLayerError(GenerationError):
 
     @classmethod
     def naming(cls, unknown: Sequence, layers: Sequence[str]) -> UnknownLayerError:
-        return cls(f"unknown attention layer(s) {list(unknown)}; this model has "
+        return cls(f"unknown attention layer(s) {shown(list(unknown))}; this model has "
                    f"{', '.join(layers) or 'no attention layers'}")
 
 

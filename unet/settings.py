@@ -25,15 +25,22 @@ GENERATIONS_AT_ONCE = 2  # generations running at once (app.py's limit, the serv
 CACHE_BYTES = 32 * MiB  # finished generations kept for every visitor (views get a quarter of it)
 CACHE_ENTRIES = 256
 TICKET_TEXT = 256  # longest text an attention ticket repeats as it is
-QUEUE_SIZE = 128  # events waiting in Gradio's queue
+QUEUE_SIZE = 128  # light events (generate, toggle, panel) waiting in Gradio's queue; heavy work waits elsewhere
 SESSION_TTL_S = 1800  # a browser session's state is dropped after this long unused
+MAX_SESSIONS = 2000  # sessions Gradio keeps (least recently used dropped first): ~80 KiB + their inputs each
+FETCHES_AT_ONCE = 2  # the page's fetches (server functions) doing work at once ...
+FETCHES_WAITING = 16  # ... and waiting; past that a fetch is answered "busy" at once
+FETCHES_PER_VISITOR = 2  # one page's fetches in flight at once
+BODY_LIMIT = 64 * 1024  # bytes of any request body (10,000 CJK characters as JSON escapes: 60 KB)
+UPLOAD_LIMIT = 0  # bytes of an upload; 0: the app takes no uploads and the route is closed
 
 # --- font export ----------------------------------------------------------------------------------
 MAX_EXPORT_CHARS = 500  # per export on a shared Space (the command line has no limit)
 EXPORT_BATCH = 64  # glyphs drawn per step of an export while the previous step's are traced
-FONT_CACHE_ENTRIES = 16  # fonts the app keeps until their page fetches them
-FONT_CACHE_BYTES = 24 * MiB  # a 500-glyph TTF is ~0.6 MB
-PROGRESS_EVERY_S = 0.25  # how often an export's progress reaches the page
+EXPORTS_PENDING = 6  # exports running or waiting on the server (one per visitor); past that "busy"
+FONT_CACHE_ENTRIES = 64  # fonts the app keeps until their page fetches them (64 exports: > 20 min)
+FONT_CACHE_BYTES = 96 * MiB  # a 500-glyph TTF is ~0.6-1 MB
+PROGRESS_EVERY_S = 1.0  # how often an export's progress reaches the page (and its lease is renewed)
 
 
 def font_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -52,19 +59,40 @@ class Settings:
     precision: str = "auto"  # GLYPH_PRECISION: float32, bfloat16 or auto (bf16 where it pays)
     threads: int = 1  # GLYPH_THREADS: torch intra-op threads of the app
     export_niceness: int = 10  # GLYPH_EXPORT_NICE: the export worker's nice value (0 = as the demo)
-    max_sessions: int = 100  # GLYPH_MAX_SESSIONS: sessions whose last outputs Gradio keeps
+    max_sessions: int = MAX_SESSIONS  # GLYPH_MAX_SESSIONS: sessions Gradio keeps (their last inputs and outputs)
     server_name: str | None = None  # GRADIO_SERVER_NAME (None: app.py binds 127.0.0.1 only)
     server_port: int = 7860  # GRADIO_SERVER_PORT
     font_dirs: list[Path] = field(default_factory=font_dirs)  # GLYPH_FONT_DIRS + system folders
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Raises ``UserError`` naming the variable ("GLYPH_THREADS='abc': not an integer") for a
+        bad value, so a program stops with one line instead of a ValueError traceback; an unset or
+        empty variable means the default."""
+        from .errors import UserError, shown  # here: this module's top holds constants only
+
         env = os.environ if environ is None else environ
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            text = env.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = int(text)
+            except ValueError:
+                raise UserError(f"{name}={shown(text)}: not an integer") from None
+            if not low <= value <= high:
+                raise UserError(f"{name}={value}: must be from {low} to {high}")
+            return value
+
+        precision = env.get("GLYPH_PRECISION", "").strip() or cls.precision
+        if precision not in ("float32", "bfloat16", "auto"):
+            raise UserError(f"GLYPH_PRECISION={shown(precision)}: must be float32, bfloat16 or auto")
         return cls(checkpoint=env.get("GLYPH_CHECKPOINT") or None,
-                   precision=env.get("GLYPH_PRECISION", "auto"),
-                   threads=max(1, int(env.get("GLYPH_THREADS", "1"))),
-                   export_niceness=int(env.get("GLYPH_EXPORT_NICE", "10")),
-                   max_sessions=int(env.get("GLYPH_MAX_SESSIONS", "100")),
+                   precision=precision,
+                   threads=integer("GLYPH_THREADS", cls.threads, 1, 1024),
+                   export_niceness=integer("GLYPH_EXPORT_NICE", cls.export_niceness, 0, 19),
+                   max_sessions=integer("GLYPH_MAX_SESSIONS", cls.max_sessions, 1, 10_000_000),
                    server_name=env.get("GRADIO_SERVER_NAME") or None,
-                   server_port=int(env.get("GRADIO_SERVER_PORT", "7860")),
+                   server_port=integer("GRADIO_SERVER_PORT", cls.server_port, 1, 65535),
                    font_dirs=font_dirs(env))

@@ -170,10 +170,13 @@ def test_blend_between_styles(st):
     ({"text": "永", "blend": "nope", "blend_weight": 0.5}, "unknown style 'nope'"),
     ({"text": "永", "blend": "WenKai", "blend_weight": float("nan")}, "blend weight"),
     ({"text": "永", "blend": "WenKai", "blend_weight": -0.5}, "blend weight"),
+    ({"text": "永", "blend": "Nowhere", "blend_weight": "0.5"}, "blend weight must be a number"),
+    ({"text": "永", "style": "x" * 2 ** 20}, r"unknown style 'xxx.*… \(1,048,576 characters\); available"),
 ])
 def test_bad_input_messages(st, kwargs, message):
-    with pytest.raises(GenerationError, match=message):
+    with pytest.raises(GenerationError, match=message) as excinfo:
         st.generate(**kwargs)
+    assert len(str(excinfo.value)) < 1000  # bounded however large the input (a 1 MB style: its prefix)
 
 
 def test_unknown_layer_name(st):

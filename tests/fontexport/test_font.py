@@ -242,6 +242,37 @@ def test_unwritable_output_and_failures_midway_leave_no_file(stylizer, tmp_path,
         F.export_font(stylizer, "永和", tmp_path / "x.ttf", SMILEY, max_chars=1)
 
 
+HUGE = "a" * 2 ** 20  # 1 MB
+
+
+@pytest.mark.parametrize("complete", ["false", "true", "no", "", 0, 1, [False]])
+def test_plan_export_takes_complete_only_as_a_boolean(stylizer, complete):
+    """The API sends what a client typed: the text "false" must not switch complete mode on."""
+    with pytest.raises(GenerationError, match="the complete option must be true or false, got "):
+        F.plan_export(stylizer, "永和歲", SMILEY, "ttf", complete)
+
+
+def test_plan_export_accepts_true_false_and_none_as_complete(stylizer):
+    assert F.plan_export(stylizer, "永和歲", SMILEY, "ttf", True).kept == ["永", "和"]
+    for off in (False, None):
+        plan = F.plan_export(stylizer, "永和歲", SMILEY, "ttf", off)
+        assert plan.kept == [] and plan.chars == ["永", "和", "歲"]
+
+
+@pytest.mark.parametrize("kwargs, error, quoted", [
+    (dict(fmt=HUGE), F.ExportError, "format must be 'ttf' or 'otf', got 'aaa"),
+    (dict(fmt=[HUGE]), F.ExportError, "format must be 'ttf' or 'otf', got ['aaa"),
+    (dict(fmt="woff"), F.ExportError, "format must be 'ttf' or 'otf', got 'woff'"),
+    (dict(style=HUGE), GenerationError, "unknown style 'aaa"),
+    (dict(complete=HUGE), GenerationError, "the complete option must be true or false, got 'aaa"),
+])
+def test_plan_export_quotes_a_bad_value_by_its_prefix_only(stylizer, kwargs, error, quoted):
+    with pytest.raises(error) as excinfo:
+        F.plan_export(stylizer, "永", **{"style": SMILEY, **kwargs})
+    text = str(excinfo.value)
+    assert text.startswith(quoted) and len(text) < 200
+
+
 def test_charset_argument_names_files_and_literal_text(tmp_path):
     assert len(resolve_charset("gb2312-1")) == 3755
     assert len(resolve_charset("gb2312-1+big5-1")) == 6722
@@ -265,43 +296,6 @@ def test_cli_writes_a_font_and_reports_errors_in_one_line(tmp_path):
                           str(tmp_path / "bad.ttf")], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown charset 'gb9999'")
     assert "Traceback" not in bad.stderr and not (tmp_path / "bad.ttf").exists()
-
-
-def test_app_exports_are_bounded_one_at_a_time_per_visitor(stylizer):
-    import threading
-
-    from unet.demo.exports import FONT_CACHE_BYTES, FontExports
-
-    exports = FontExports(stylizer, max_chars=4)
-    started, release = threading.Event(), threading.Event()
-
-    def slow(fraction, message):
-        started.set()
-        release.wait(30)
-
-    first = threading.Thread(target=lambda: exports.make("alice", "永和", SMILEY, "ttf", False, slow))
-    first.start()
-    assert started.wait(30)
-    with pytest.raises(F.ExportError, match="one export at a time"):
-        exports.make("alice", "九", SMILEY, "ttf", False)
-    other = exports.make("bob", "九", SMILEY, "ttf", False)  # another visitor is not held up
-    release.set()
-    first.join(30)
-    assert exports.make("alice", "年", SMILEY, "ttf", False)["chars"] == "年"  # free again
-    assert exports.font_data(other["token"])["filename"] == "GlyphAttentionSmileySans.ttf"
-    with pytest.raises(F.ExportError, match="at most 4 per export"):
-        exports.make("bob", "永和九年歲", SMILEY, "ttf", False)
-    with pytest.raises(F.ExportError, match="too long"):
-        exports.make("bob", "a" * 1000, SMILEY, "ttf", False)
-    with pytest.raises(F.ExportError, match="format"):
-        exports.make("bob", "永", SMILEY, "woff", False)
-    assert "error" in exports.font_data(None) and "error" in exports.font_data("nope")
-    import os
-
-    niceness = exports._worker.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-    assert niceness.result() == os.getpriority(os.PRIO_PROCESS, 0) + 10  # exports yield to the demo
-    assert exports._fonts.max_entries == 16 and exports._fonts.max_bytes == FONT_CACHE_BYTES
-    assert len(exports.preset_text("gb2312-500")) == len(exports.preset_text("big5-500")) == 500
 
 
 def test_without_potrace_the_export_falls_back_to_contours(stylizer, tmp_path, monkeypatch):

@@ -23,7 +23,8 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,6 +37,11 @@ from ..engine.visualize import difference_image, glyph_sheet, png_data_uri
 from ..errors import GenerationError
 from ..settings import CACHE_BYTES, CACHE_ENTRIES, GENERATIONS_AT_ONCE, TICKET_TEXT
 
+# Who asked for a forward pass, most urgent first: a visitor's event (Generate, a toggle, the panel),
+# then a page's fetch of a generation no longer cached (server functions), then the speculator.
+VISITOR, FETCH, SPECULATION = 0, 1, 2
+
+EXPIRED = "This page has no glyphs on the server (it may have expired): press Generate."
 SHEET_CELL = 96  # px of a glyph in the sheet
 SHEET_PER_ROW = 12  # characters per sheet row before it wraps
 SEEN = ("seen", (150, 150, 150))
@@ -98,7 +104,7 @@ class DemoService:
         # Every forward pass runs on these threads: memory a thread keeps after torch ran on it
         # (its malloc arena, torch's per-thread buffers) is paid for these threads, not for each of
         # Gradio's many worker threads; as many as app.py lets run at once.
-        self._workers = ThreadPoolExecutor(max_workers=GENERATIONS_AT_ONCE, thread_name_prefix="generator")
+        self._workers = Workers(GENERATIONS_AT_ONCE)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._busy = 0  # visitors' generations running now
@@ -118,9 +124,10 @@ class DemoService:
     def is_cached(self, req: Request) -> bool:
         return req in self._generations
 
-    def result(self, req: Request, speculative: bool = False) -> Generation:
+    def result(self, req: Request, speculative: bool = False, priority: int = VISITOR) -> Generation:
         """The generation for ``req`` with attention captured: from the cache, from an identical
-        request already running (computed once however many ask at once), or computed now."""
+        request already running (computed once however many ask at once), or computed now, after
+        every waiting forward pass of a more urgent ``priority``."""
         gen = self._generations.get(req)
         if gen is not None:
             return gen
@@ -135,7 +142,8 @@ class DemoService:
             if not owner:
                 return future.result()
             try:
-                gen = self._workers.submit(self._run, req).result()
+                gen = self._workers.submit(self._run, req,
+                                           priority=SPECULATION if speculative else priority).result()
                 self._generations.put(req, gen)
                 future.set_result(gen)
                 return gen
@@ -184,8 +192,8 @@ class DemoService:
 
     def pick(self, session: Session | None, index) -> tuple[Session, dict]:
         """Another character for the attention panel (no forward pass: its q and k are cached)."""
-        if session is None:
-            raise GenerationError("generate some glyphs first")
+        if session is None:  # never generated here, or the server dropped this page's state
+            raise GenerationError(EXPIRED)
         gen = self.result(session.req)
         session = replace(session, index=parse_index(index, len(gen.chars)), panel=True)
         return session, self.ticket(gen, session.index)
@@ -200,7 +208,7 @@ class DemoService:
     def glyph_zip(self, data) -> dict:
         """The sheet's ZIP button: ``data`` is a request in ``to_wire``'s shape."""
         try:
-            gen = self.result(self.from_wire(data))
+            gen = self.result(self.from_wire(data), priority=FETCH)
             name = f"glyphs-{''.join(gen.chars[:8])}.zip"
             return {"zip": base64.b64encode(self.zip_bytes(gen)).decode("ascii"), "name": name}
         except GenerationError as e:
@@ -211,7 +219,7 @@ class DemoService:
         if not isinstance(ticket, dict) or not {"request", "index"} <= ticket.keys():
             return {"error": f"an attention ticket is {{request: {WIRE_SHAPE}, index}}"}
         try:
-            gen = self.result(self.from_wire(ticket["request"]))
+            gen = self.result(self.from_wire(ticket["request"]), priority=FETCH)
             return self.attention_view(gen, parse_index(ticket["index"], len(gen.chars)))
         except GenerationError as e:
             return {"error": str(e)}
@@ -357,6 +365,35 @@ class DemoService:
             for label, v in systems.items():
                 rows.append(f"| {style} | {label} | {v['ssim']:.3f} | {v['l1']:.3f} | {v['ink_iou']:.3f} |")
         return "\n".join(rows)
+
+
+class Workers:
+    """The threads every forward pass runs on, taking the most urgent waiting pass first.
+
+    Memory a thread keeps after torch ran on it (its malloc arena, torch's per-thread buffers) is
+    paid for these threads, not for each of Gradio's many worker threads; and a visitor's Generate
+    never waits behind a flood of the page's fetches (``FETCH``) or the speculator."""
+
+    def __init__(self, count: int):
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()  # first come, first served within a priority
+        for i in range(count):
+            threading.Thread(target=self._run, name=f"generator-{i}", daemon=True).start()
+
+    def submit(self, fn, *args, priority: int = VISITOR) -> Future:
+        future: Future = Future()
+        self._queue.put((priority, next(self._order), future, fn, args))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            _, _, future, fn, args = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as e:
+                future.set_exception(e)
 
 
 def toggle_neighbours(req: Request, layers: Iterable[str]) -> list[Request]:

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from ..errors import CharsetError
+from ..errors import CharsetError, shown
 
 
 def _decode_rows(codec: str, rows: range, cols: range) -> list[str]:
@@ -58,20 +58,29 @@ CHARSETS = {
 }
 
 
+def _is_file(path: str) -> bool:
+    """``Path(path).is_file()``, but False for a name the system refuses (too long, a NUL byte):
+    a text of a hundred characters passed as the charset is a text, not a crash."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_charset(name_or_file: str) -> list[str]:
     """A named charset (see CHARSETS; join several with '+') or a UTF-8 text file of characters.
 
     Order is kept, duplicates and whitespace are dropped.
     """
-    parts = name_or_file.split("+") if name_or_file not in CHARSETS and not Path(name_or_file).is_file() else [name_or_file]
+    parts = name_or_file.split("+") if name_or_file not in CHARSETS and not _is_file(name_or_file) else [name_or_file]
     chars: list[str] = []
     for part in parts:
         if part in CHARSETS:
             chars.extend(CHARSETS[part]())
-        elif Path(part).is_file():
+        elif _is_file(part):
             chars.extend(Path(part).read_text(encoding="utf-8"))
         else:
-            raise CharsetError(f"unknown charset {part!r}: use one of {sorted(CHARSETS)} or a text file")
+            raise CharsetError(f"unknown charset {shown(part)}: use one of {sorted(CHARSETS)} or a text file")
     return list(dict.fromkeys(c for c in chars if not c.isspace()))
 
 
@@ -79,9 +88,9 @@ def resolve_charset(arg: str) -> list[str]:
     """What a user means by a charset argument: named charset(s) (``gb2312-1+big5-1``), a UTF-8 text
     file, or else the characters themselves. A word that looks like a name or a path but is neither
     is an error, not a text of Latin letters."""
-    if Path(arg).is_file() or all(part in CHARSETS for part in arg.split("+")):
+    if _is_file(arg) or all(part in CHARSETS for part in arg.split("+")):
         return load_charset(arg)
     if re.fullmatch(r"[\w./\\+-]+", arg, flags=re.ASCII):
-        raise CharsetError(f"unknown charset {arg!r}: use one of {sorted(CHARSETS)} (joined by '+'), "
+        raise CharsetError(f"unknown charset {shown(arg)}: use one of {sorted(CHARSETS)} (joined by '+'), "
                          f"a UTF-8 text file, or the characters themselves")
     return list(dict.fromkeys(c for c in arg if not c.isspace()))

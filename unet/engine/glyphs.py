@@ -20,7 +20,7 @@ from fontTools.pens.boundsPen import BoundsPen
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from PIL import Image, ImageFont
 
-from ..errors import FontError
+from ..errors import FontError, shown
 from ..settings import font_dirs
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -81,7 +81,7 @@ def _open_face(path: Path, family: str | None) -> tuple[TTFont, int]:
             tt = TTFont(str(path), lazy=True)
             tt["cmap"]  # force parsing now so a corrupt file fails here, not at first use
             if family and family not in _family_names(tt):
-                raise FontError(f"{path}: family {family!r} not found; the font is "
+                raise FontError(f"{path}: family {shown(family)} not found; the font is "
                                 f"{sorted(_family_names(tt))}")
             return tt, 0
         coll = TTCollection(str(path), lazy=True)
@@ -96,7 +96,7 @@ def _open_face(path: Path, family: str | None) -> tuple[TTFont, int]:
         matches = [i for i, names in faces if family in names]
         if not matches:
             available = sorted({n for _, names in faces for n in names if "CJK" in n or len(faces) < 8})
-            raise FontError(f"{path}: no face with family {family!r} in this collection; "
+            raise FontError(f"{path}: no face with family {shown(family)} in this collection; "
                             f"faces: {available}")
         index = matches[0]
     tt = TTFont(str(path), fontNumber=index, lazy=True)

@@ -9,10 +9,11 @@ travels inward as a ``Request``; the engine and the model trust it and never che
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import GenerationError, UnknownLayerError
+from ..errors import GenerationError, UnknownLayerError, shown
 
 
 @dataclass(frozen=True)
@@ -39,24 +40,27 @@ class Request:
 
 
 def parse_number(value, what: str, low: float, high: float) -> float:
-    """A finite float in [low, high], from a number or a numeric string."""
-    if isinstance(value, bool):
-        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {value!r}")
+    """A finite float in [low, high], from an int or a float only.
+
+    A string ("0.5") or a bool is refused rather than converted: a client that sends the wrong type
+    has a bug it should hear about, not a guess at what its text meant."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = " (text: send a number instead)" if isinstance(value, str) else ""
+        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}{hint}")
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
+    except OverflowError:  # a 400-digit integer
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown}")
+        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}")
     return number
 
 
 def parse_index(value, count: int) -> int:
-    """A character index in 0..count-1, from an integer (or an integral float / string)."""
+    """A character index in 0..count-1, from an integer or an integral float (JSON may send 2.0)."""
     number = parse_number(value, "the character index", 0, max(count - 1, 0))
     if number != int(number):
-        raise GenerationError(f"the character index must be an integer, got {value!r}")
+        raise GenerationError(f"the character index must be an integer, got {shown(value)}")
     return int(number)
 
 
@@ -64,6 +68,18 @@ def parse_point(x, y, size: float) -> tuple[float, float]:
     """A query point in glyph pixels, each coordinate in [0, size]."""
     return (parse_number(x, "the query point's x", 0, size),
             parse_number(y, "the query point's y", 0, size))
+
+
+def parse_flag(value, what: str) -> bool:
+    """A yes/no option: only True or False (None, an option left out, is False).
+
+    Anything else is refused, not judged by truthiness: ``bool("false")`` is True, so a client
+    sending the text "false" would get the opposite of what it asked for."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise GenerationError(f"{what} must be true or false, got {shown(value)}")
+    return value
 
 
 def parse_text(text) -> str:
@@ -76,7 +92,7 @@ def parse_text(text) -> str:
 
 def parse_style(style, styles: Sequence[str]) -> str:
     if not isinstance(style, str) or style not in styles:
-        raise GenerationError(f"unknown style {style!r}; available: {', '.join(styles)}")
+        raise GenerationError(f"unknown style {shown(style)}; available: {', '.join(styles)}")
     return style
 
 

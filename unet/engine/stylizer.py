@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, FontError, GenerationError
+from ..errors import CheckpointError, FontError, GenerationError, shown
 from ..model import UnetGenerator, attention_layers, load_generator
 from ..settings import FORWARD_BATCH, GLYPH_CACHE_ENTRIES, MAX_CHARS, MAX_TEXT
 from .cache import BoundedCache
@@ -110,7 +110,7 @@ class Stylizer:
                  device: str | torch.device = "cpu", max_chars: int = MAX_CHARS,
                  precision: str = "float32"):
         if precision not in ("float32", "bfloat16", "auto"):
-            raise ValueError(f"precision must be 'float32', 'bfloat16' or 'auto', got {precision!r}")
+            raise ValueError(f"precision must be 'float32', 'bfloat16' or 'auto', got {shown(precision)}")
         self.model = model.eval()
         self.config = config
         self.directory = Path(directory)
@@ -221,8 +221,8 @@ class Stylizer:
                         for c in over]
             notes.append(f"{len(over)} character(s) over the limit of {self.max_chars} were skipped")
         if not chars:
-            shown = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-            raise GenerationError(f"none of the characters can be drawn: {shown}")
+            examples = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+            raise GenerationError(f"none of the characters can be drawn: {examples}")
         return chars, skipped, notes
 
     def render_sources(self, chars: Sequence[str]) -> torch.Tensor:

@@ -24,8 +24,8 @@ from fontTools.pens.transformPen import TransformPen
 from PIL import Image
 
 from ..engine.glyphs import Font, Skipped, split_text
-from ..engine.request import Request
-from ..errors import ExportError
+from ..engine.request import Request, parse_flag
+from ..errors import ExportError, shown
 from ..settings import EXPORT_BATCH
 from .build import (
     FORMATS,
@@ -118,15 +118,19 @@ def format_for(out: str | Path, fmt: str | None = None) -> str:
     return (fmt or ("otf" if Path(out).suffix.lower() == ".otf" else "ttf")).lower()
 
 
-def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf", complete: bool = False,
+def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf", complete: bool | None = False,
                 vectorizer: str = "auto", family: str | None = None,
                 max_chars: int | None = None) -> ExportPlan:
     """Check an export and split the requested characters into (to generate, to keep from the real
-    font, skipped), once. Raises ``ExportError`` (or ``GenerationError`` for the style) with a
-    message for the person who asked: a bad format, nothing that would be in the font, more than
-    ``max_chars`` characters, a reserved name."""
-    if fmt not in FORMATS:
-        raise ExportError(f"format must be {' or '.join(repr(f) for f in FORMATS)}, got {fmt!r}")
+    font, skipped), once. Raises ``ExportError`` (or ``GenerationError`` for the style and for
+    ``complete``, which must be True, False or None) with a message for the person who asked: a bad
+    format, nothing that would be in the font, more than ``max_chars`` characters, a reserved name.
+
+    Takes the values as a caller received them (``complete`` not passed through ``bool()``, which
+    reads the text "false" as True)."""
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise ExportError(f"format must be {' or '.join(repr(f) for f in FORMATS)}, got {shown(fmt)}")
+    complete = parse_flag(complete, "the complete option")
     vectorizer = pick_vectorizer(vectorizer)
     req = stylizer.request(text, style)  # the style (and the text's type) checked as every request
     style = req.style
@@ -152,8 +156,8 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
         skipped = [s for s in skipped if s.char not in kept_set]
     total = len(chars) + len(kept)
     if total == 0:
-        shown = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-        raise ExportError("no characters to export" + (f": {shown}" if shown else ""))
+        examples = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        raise ExportError("no characters to export" + (f": {examples}" if examples else ""))
     if max_chars is not None and total > max_chars:
         raise ExportError(f"{total} characters asked for; at most {max_chars} per export here")
     style_words = without_reserved(style)

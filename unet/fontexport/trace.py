@@ -29,7 +29,7 @@ from fontTools.pens.recordingPen import RecordingPen
 from fontTools.pens.transformPen import TransformPen
 from PIL import Image, ImageFilter
 
-from ..errors import ExportError
+from ..errors import ExportError, shown
 
 UPSCALE = 4  # trace the bitmap at 4x its size (bicubic), see the module docstring
 BLUR = 0.5  # Gaussian blur (px of the 128 px glyph): smoother outlines, a third fewer bytes per glyph
@@ -212,7 +212,7 @@ def pick_vectorizer(name: str = "auto") -> str:
     if name == "auto":
         return "potrace" if potrace_path() else "contours"
     if name not in VECTORIZERS:
-        raise ExportError(f"unknown vectoriser {name!r}: use 'auto', 'potrace' or 'contours'")
+        raise ExportError(f"unknown vectoriser {shown(name)}: use 'auto', 'potrace' or 'contours'")
     if name == "potrace" and potrace_path() is None:
         raise ExportError("vectoriser 'potrace' asked for but the potrace program is not installed "
                          "(Debian: apt install potrace); 'contours' needs nothing")
