@@ -11,6 +11,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import sys
 
 import anyio
 import gradio as gr
@@ -37,6 +38,7 @@ from unet.settings import (
     UPLOAD_LIMIT,
     Settings,
 )
+from unet.startup import run_cli
 
 try:  # ZeroGPU on Hugging Face Spaces; plain CPU/GPU elsewhere
     import spaces
@@ -226,12 +228,14 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         job's lease: when the page is gone, Gradio stops asking for updates and the job stops."""
         plan = await asyncio.to_thread(exports.plan, text, style, fmt, complete)
         job = exports.submit(visitor(request), plan)
+        finished = asyncio.wrap_future(job.future)
+        finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if nobody waits
         try:
-            while not job.done():
+            while not finished.done():
                 job.renew()
                 yield exports.status_view(job)
-                await asyncio.wait([asyncio.wrap_future(job.future)], timeout=PROGRESS_EVERY_S)
-            yield job.future.result()
+                await asyncio.wait([finished], timeout=PROGRESS_EVERY_S)
+            yield finished.result()
         finally:
             if not job.done():
                 job.cancel()
@@ -340,7 +344,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     return demo
 
 
-if __name__ == "__main__":
+def main() -> None:
     logging.basicConfig(level=logging.INFO)
     # One intra-op thread by default: on 2 shared vCPUs, two torch threads were 2-8x slower whenever
     # other work loaded the host (they wait on a descheduled peer), and only ~1.5x faster on a quiet
@@ -349,7 +353,12 @@ if __name__ == "__main__":
 
     from unet.engine.runtime import limit_malloc_arenas
 
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # here, so a bad variable is a one-line message too
     limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/engine/runtime.py
     torch.set_num_threads(settings.threads)
     build_demo(settings=settings).launch(**launch_options(settings))
+
+
+if __name__ == "__main__":
+    # start-up failures (a setting, the checkpoint, a font, a port in use) are one line, no traceback
+    sys.exit(run_cli(main))

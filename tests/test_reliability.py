@@ -9,7 +9,6 @@ listens on 127.0.0.1 without a share tunnel.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import pickle
@@ -199,20 +198,18 @@ def test_corrupt_source_font_fails_at_load(ckpt, tmp_path, damage):
 
 # --- exposure -------------------------------------------------------------------------------------------
 
-def test_app_source_never_shares_and_binds_localhost():
-    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
-    launches = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-                and isinstance(n.func, ast.Attribute) and n.func.attr == "launch"]
-    assert launches, "app.py has no launch() call"
-    for call in ast.walk(tree):
-        for kw in getattr(call, "keywords", []):
-            if kw.arg == "share":
-                assert isinstance(kw.value, ast.Constant) and kw.value.value is False, ast.unparse(kw)
-    for call in launches:
-        kws = {k.arg: k.value for k in call.keywords}
-        assert "share" in kws, "launch() must pass share=False (else GRADIO_SHARE / notebooks enable it)"
-        host = ast.unparse(kws["server_name"])
-        assert "127.0.0.1" in host and "0.0.0.0" not in host, host
+def test_app_launch_options_never_share_bind_localhost_and_guard_requests():
+    from app import launch_options
+    from unet.demo.guard import RequestGuard
+    from unet.settings import BODY_LIMIT, Settings
+
+    options = launch_options(Settings())
+    assert options["share"] is False and options["server_name"] == "127.0.0.1"
+    assert launch_options(Settings(server_name="0.0.0.0"))["server_name"] == "0.0.0.0"  # only when asked
+    guards = [m for m in options["app_kwargs"]["middleware"] if m.cls is RequestGuard]
+    assert len(guards) == 1 and guards[0].kwargs["body_limit"] == BODY_LIMIT
+    assert "0.0.0.0" not in (REPO / "app.py").read_text(encoding="utf-8")
+    assert "share=True" not in (REPO / "app.py").read_text(encoding="utf-8")
 
 
 def test_app_main_launches_on_localhost_without_share(monkeypatch):
@@ -227,7 +224,9 @@ def test_app_main_launches_on_localhost_without_share(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     monkeypatch.setenv("GRADIO_SHARE", "True")  # an explicit share=False must win over this
-    runpy.run_path(str(REPO / "app.py"), run_name="__main__")
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(REPO / "app.py"), run_name="__main__")
+    assert done.value.code == 0
     assert len(seen) == 1
     args, kwargs = seen[0]
     assert not args

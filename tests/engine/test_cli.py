@@ -34,3 +34,16 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path):
         r = infer(*args, "--out", str(tmp_path / "x.png"))
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_start_up_problems_are_one_line(tmp_path):
+    broken = tmp_path / "ckpt"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"generator": {}, "styles": "LXGW WenKai"}')
+    for args, message in [(["永", "--checkpoint", str(broken)], f"{broken / 'config.json'}: styles: "),
+                          (["永", "--out", str(tmp_path / "sheet.txt")], "not an image file name"),
+                          (["永", "--out", str(tmp_path / "no" / "such" / "dir.png")], "cannot write")]:
+        r = infer(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.startswith("python -m unet.infer: error: ") and r.stderr.count("\n") == 1, r.stderr
+        assert message in r.stderr, r.stderr

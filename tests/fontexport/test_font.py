@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -294,8 +296,33 @@ def test_cli_writes_a_font_and_reports_errors_in_one_line(tmp_path):
     assert TTFont(out)["CFF "] is not None
     bad = subprocess.run([sys.executable, "-m", "unet.font", "--charset", "gb9999", "--out",
                           str(tmp_path / "bad.ttf")], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown charset 'gb9999'")
-    assert "Traceback" not in bad.stderr and not (tmp_path / "bad.ttf").exists()
+    assert bad.returncode == 2 and bad.stderr.startswith("python -m unet.font: error: unknown charset 'gb9999'")
+    assert bad.stderr.count("\n") == 1 and not (tmp_path / "bad.ttf").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_mid_export_leaves_no_part_file(tmp_path):
+    """A stopped export (a service manager's SIGTERM) removes its unfinished .part file (~15 s)."""
+    require_font("SmileySans-Oblique.ttf")
+    out = tmp_path / "big.ttf"
+    proc = subprocess.Popen([sys.executable, "-m", "unet.font", "--charset", "gb2312-1", "--style", SMILEY,
+                             "--out", str(out), "--vectorizer", "contours", "--threads", "1"],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".big.ttf.*.part")):  # write_font has started
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the export never started writing"
+            time.sleep(0.1)
+        time.sleep(1.0)  # drawing and tracing glyphs now
+        proc.send_signal(signal.SIGTERM)
+        stderr = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_without_potrace_the_export_falls_back_to_contours(stylizer, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 import struct
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from unet.model.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "checkpoints" / "glyph-attention-3style"
+STYLES = [{"name": "a", "font": {"file": "a.ttf", "family": None}},
+          {"name": "b", "font": {"file": "b.ttc", "family": "B"}}]
 
 
 def tiny_model(seed=0, **kw) -> UnetGenerator:
@@ -34,7 +37,7 @@ def tiny_model(seed=0, **kw) -> UnetGenerator:
 @pytest.fixture
 def saved(tmp_path):
     g = tiny_model()
-    directory = g.save_pretrained(tmp_path / "ckpt", metadata={"styles": [{"name": "a"}, {"name": "b"}]})
+    directory = g.save_pretrained(tmp_path / "ckpt", metadata={"styles": STYLES})
     return g, Path(directory)
 
 
@@ -44,7 +47,7 @@ def test_round_trip_gives_identical_outputs(saved):
     h, config, resolved = load_generator(directory)
     assert resolved == directory
     assert not h.training  # loaded in eval mode
-    assert config["styles"] == [{"name": "a"}, {"name": "b"}]
+    assert config["styles"] == STYLES
     assert config["generator"] == g.config.to_dict()
     assert h.config == g.config
     for k, v in g.state_dict().items():
@@ -153,10 +156,14 @@ def test_missing_config(saved):
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"no_generator": {}}', '{"generator": {"bogus": 1}}',
-                                  '{"generator": {"num_downs": 3}}', '{"generator": {"ngf": "four"}}'])
+                                  '{"generator": {"num_downs": 3}}', '{"generator": {"ngf": "four"}}',
+                                  '{"generator": {"ngf": ' + "9" * 5000 + "}}", "[" * 100_000,
+                                  b'{"generator": {"\xff": 1}}'],
+                         ids=["not-json", "no-generator", "unknown-field", "num_downs-3", "ngf-four",
+                              "5000-digits", "deep-nesting", "not-utf8"])
 def test_invalid_config(saved, text):
     _, directory = saved
-    (directory / CONFIG_NAME).write_text(text)
+    (directory / CONFIG_NAME).write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(CheckpointError) as e:
         load_generator(directory)
     assert str(directory / CONFIG_NAME) in str(e.value)
@@ -196,3 +203,115 @@ def test_shipped_checkpoint_loads():
     with torch.no_grad():
         y = model(torch.ones(1, 1, size, size), torch.tensor([0]))
     assert y.shape == (1, 1, size, size) and torch.isfinite(y).all() and y.abs().max() <= 1
+
+
+# --- malformed config.json: every broken field is a CheckpointError naming the file and the field ---
+
+DELETE = object()
+
+
+def set_path(config: dict, path: tuple, value) -> None:
+    """Set (or, with ``DELETE``, remove) config[path[0]][path[1]]...; a path () replaces it all."""
+    *parents, last = path
+    for key in parents:
+        config = config[key]
+    if value is DELETE:
+        del config[last]
+    else:
+        config[last] = value
+
+
+BROKEN = [  # (where, new value, the field the message must name)
+    ((), [1, 2], "(top level)"),
+    (("generator",), DELETE, "generator"),
+    (("generator",), "unet", "generator"),
+    (("generator", "bogus"), 1, "generator.bogus"),
+    (("generator", "ngf"), "four", "generator.ngf"),
+    (("generator", "style_dim"), -1, "generator.style_dim"),
+    (("generator", "use_attention"), "yes", "generator.use_attention"),
+    (("generator", "norm_layer"), "group", "generator.norm_layer"),
+    (("generator", "num_downs"), 3, "num_downs"),  # in range only for UnetGenerator, which names it
+    (("glyphs",), [], "glyphs"),
+    (("glyphs", "source"), DELETE, "glyphs.source"),
+    (("glyphs", "source", "file"), 7, "glyphs.source.file"),
+    (("glyphs", "size"), "big", "glyphs.size"),
+    (("glyphs", "size"), 48, "glyphs.size"),  # not a multiple of 2**num_downs = 32
+    (("glyphs", "size"), 10 ** 6, "glyphs.size"),
+    (("styles",), "LXGW WenKai", "styles"),
+    (("styles", 0), "LXGW WenKai", "styles[0]"),
+    (("styles", 1, "font"), DELETE, "styles[1].font"),
+    (("styles", 1, "font", "family"), 5, "styles[1].font.family"),
+    (("styles", 0, "name"), 12, "styles[0].name"),
+    (("styles", 1, "name"), "LXGW WenKai", "styles[1].name"),  # the same name twice
+    (("styles",), [{"name": n, "font": {"file": "x.ttf"}} for n in "abc"], "styles"),  # num_styles is 2
+    (("training_chars_file",), 123, "training_chars_file"),
+    (("heldout_chars_file",), "../../etc/passwd", "heldout_chars_file"),
+]
+
+
+@pytest.fixture
+def full(tmp_path) -> Path:
+    """A tiny checkpoint whose config has every field the shipped one has (its glyphs and two of its
+    styles)."""
+    shipped = json.loads((SHIPPED / CONFIG_NAME).read_text(encoding="utf-8"))
+    meta = {"glyphs": {**shipped["glyphs"], "size": 64}, "styles": shipped["styles"][:2],
+            "dataset": {"num_train": 1}, "training_chars_file": "training_chars.txt",
+            "heldout_chars_file": "heldout_chars.txt"}
+    return Path(tiny_model().save_pretrained(tmp_path / "full", metadata=meta))
+
+
+def test_the_full_config_loads(full):
+    _, config, _ = load_generator(full)
+    assert [s["name"] for s in config["styles"]] == ["LXGW WenKai", "AR PL UKai"]
+
+
+@pytest.mark.parametrize(("path", "value", "field"), BROKEN, ids=[b[2] + "=" + str(b[1])[:12] for b in BROKEN])
+def test_every_malformed_field_names_the_file_and_the_field(full, path, value, field):
+    file = full / CONFIG_NAME
+    config = json.loads(file.read_text(encoding="utf-8"))
+    if path:
+        set_path(config, path, value)
+    else:
+        config = value
+    file.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(CheckpointError) as e:
+        load_generator(full)
+    msg = str(e.value)
+    assert msg.startswith(f"{file}: ") and field in msg, msg
+    assert "\n" not in msg and len(msg) < len(str(file)) + 200, msg
+
+
+def test_a_long_value_is_clipped_in_the_message(full):
+    file = full / CONFIG_NAME
+    config = json.loads(file.read_text(encoding="utf-8"))
+    config["styles"] = "永" * 5000
+    file.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"styles: must be a list") as e:
+        load_generator(full)
+    assert "永" * 41 not in str(e.value)
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    (("styles",), "LXGW WenKai", "styles"), (("glyphs", "size"), "big", "glyphs.size"),
+    (("styles", 1, "font"), DELETE, "styles[1].font"), (("training_chars_file",), 123, "training_chars_file")])
+def test_the_stylizer_gets_a_checked_config(full, path, value, field):
+    """The four configs that once ended in a bare TypeError/ValueError/KeyError in Stylizer."""
+    from unet.engine.stylizer import Stylizer
+
+    file = full / CONFIG_NAME
+    config = json.loads(file.read_text(encoding="utf-8"))
+    set_path(config, path, value)
+    file.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(file))}: {re.escape(field)}: "):
+        Stylizer.from_pretrained(full, device="cpu")
+
+
+def test_generator_fields_are_the_constructor_arguments():
+    from dataclasses import fields
+
+    from unet.model.checkpoint import GENERATOR_FIELDS
+    from unet.model.network import NORM_LAYERS, UnetConfig
+
+    assert list(GENERATOR_FIELDS) == [f.name for f in fields(UnetConfig)]
+    check = GENERATOR_FIELDS["norm_layer"][1]
+    assert all(check(name) for name in NORM_LAYERS) and not check("group")

@@ -15,6 +15,7 @@ thousand sessions) hold everyone else back. ``JobQueue`` is the one place those 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UserError
+
+log = logging.getLogger("glyph-attention")
 
 LEASE_S = 20.0  # a job nobody asked about for this long is abandoned
 
@@ -196,6 +199,8 @@ class JobQueue:
             self._running.remove(job)
         if cancelled:
             self.cancelled += 1
+            log.info("%s: cancelled a job (its page left or stopped waiting)%s", self.name,
+                     "" if job.started is None else f" after {time.monotonic() - job.started:.1f} s")
             if not job.future.done():
                 job.future.set_exception(JobCancelled(job.visitor))
         else:

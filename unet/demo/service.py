@@ -19,11 +19,11 @@ import base64
 import io
 import itertools
 import json
+import queue
 import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable
-import queue
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 

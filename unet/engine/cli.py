@@ -10,14 +10,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from ..errors import UserError
+from ..startup import run_cli
 from .request import parse_point
 from .stylizer import Generation, Stylizer
 from .visualize import glyph_sheet, heatmap_overlay
 
+PROG = "python -m unet.infer"
+
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m unet.infer", description=__doc__,
+    """The command line; a problem the person can fix is one line on stderr and exit status 2."""
+    return run_cli(lambda: _main(argv), PROG)
+
+
+def _main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text")
     p.add_argument("--checkpoint", default=None, help="directory or Hub repo id (default: shipped model)")
@@ -29,23 +39,25 @@ def main(argv=None) -> int:
     p.add_argument("--maps-dir", default=None)
     p.add_argument("--query", type=float, nargs=2, default=None, metavar=("X", "Y"))
     a = p.parse_args(argv)
-    try:
-        st = Stylizer.from_pretrained(a.checkpoint)
-        req = st.request(a.text, a.style, a.disable, a.blend, a.blend_weight)
-        query = parse_point(*a.query, st.glyph_size) if a.query else None  # before the forward pass
-        out = st.run(req, capture=a.maps_dir is not None)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if Path(a.out).suffix.lower() not in Image.registered_extensions():  # before minutes of work
+        raise UserError(f"--out {a.out}: not an image file name (use .png)")
+    st = Stylizer.from_pretrained(a.checkpoint)
+    req = st.request(a.text, a.style, a.disable, a.blend, a.blend_weight)
+    query = parse_point(*a.query, st.glyph_size) if a.query else None  # before the forward pass
+    out = st.run(req, capture=a.maps_dir is not None)
     rows = [("source", out.source), (out.style, out.generated)]
     if any(t is not None for t in out.target):
         rows.append(("real", out.target))
-    glyph_sheet(rows, out.chars)[0].save(a.out)
+    try:
+        glyph_sheet(rows, out.chars)[0].save(a.out)
+        if a.maps_dir:
+            write_maps(out, Path(a.maps_dir), query)
+    except OSError as e:  # a folder that is missing or not writable
+        raise UserError(f"cannot write {e.filename or a.out}: {e.strerror or e}") from e
     print(f"wrote {a.out} ({len(out.chars)} characters)")
     for s in out.skipped:
         print(f"skipped {s}")
     if a.maps_dir:
-        write_maps(out, Path(a.maps_dir), query)
         print(f"wrote attention maps to {a.maps_dir}")
     return 0
 

@@ -11,13 +11,20 @@ import sys
 
 from ..engine.charsets import resolve_charset
 from ..engine.stylizer import Stylizer
-from ..errors import UserError
+from ..startup import exit_on_sigterm, run_cli
 from .build import FORMATS
 from .export import format_for, plan_export, write_font
 
+PROG = "python -m unet.font"
+
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m unet.font", description=__doc__.split("\n\n")[0],
+    """The command line; a problem the person can fix is one line on stderr and exit status 2."""
+    return run_cli(lambda: _main(argv), PROG)
+
+
+def _main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--charset", required=True,
                    help="named charset(s) joined by + (gb2312-1, big5-1, ...), a UTF-8 text file, or "
@@ -46,18 +53,18 @@ def main(argv=None) -> int:
         bar.set_description(message)
         bar.update(round(100 * fraction) - bar.n)
 
-    try:
-        text = "".join(resolve_charset(a.charset))
-        st = Stylizer.from_pretrained(a.checkpoint)
-        plan = plan_export(st, text, a.style, format_for(a.out, a.format), a.complete, a.vectorizer,
-                           a.family)
-        report = write_font(st, plan, a.out, progress=progress)
-    except UserError as e:
-        if bar is not None:
-            bar.close()
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    bar.close()
+    # SIGTERM (a service stopping, a container shutting down) unwinds like an error, so write_font
+    # removes its unfinished .part file instead of leaving it beside --out.
+    with exit_on_sigterm():
+        try:
+            text = "".join(resolve_charset(a.charset))
+            st = Stylizer.from_pretrained(a.checkpoint)
+            plan = plan_export(st, text, a.style, format_for(a.out, a.format), a.complete, a.vectorizer,
+                               a.family)
+            report = write_font(st, plan, a.out, progress=progress)
+        finally:
+            if bar is not None:
+                bar.close()  # before any error line, so the line is not drawn over the bar
     print(report.summary())
     return 0
 

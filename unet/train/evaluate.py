@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ import torch
 
 from ..engine.hooks import attention_hooks
 from ..engine.visualize import glyph_sheet
+from ..errors import UserError
 from ..model import UnetGenerator, attention_layers, load_generator
+from ..startup import run_cli
 from .data import GlyphPairs
 from .metrics import defect_metrics, glyph_metrics
 
@@ -130,8 +133,20 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+PROG = "python -m unet.evaluate"
+
+
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m unet.evaluate", description=__doc__,
+    """The command line. A problem the person can fix (a broken checkpoint, a missing dataset) ends
+    it with one line on stderr and exit status 2; ``unet/evaluate.py`` ignores a return value, so
+    this exits itself."""
+    code = run_cli(lambda: _main(argv), PROG)
+    if code:
+        sys.exit(code)
+
+
+def _main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint directory or Hub repo id")
     p.add_argument("--data", required=True, help="dataset directory (its held-out characters)")
@@ -143,7 +158,11 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    data = GlyphPairs(a.data)
+    try:
+        data = GlyphPairs(a.data)
+    except (OSError, ValueError, KeyError) as e:  # files missing or unreadable, a broken meta.json
+        raise UserError(f"{a.data}: not a readable dataset directory ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from e
     out = Path(a.out) if a.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
