@@ -27,7 +27,7 @@ CACHE_ENTRIES = 256
 TICKET_TEXT = 256  # longest text an attention ticket repeats as it is
 QUEUE_SIZE = 128  # light events (generate, toggle, panel) waiting in Gradio's queue; heavy work waits elsewhere
 SESSION_TTL_S = 1800  # a browser session's state is dropped after this long unused
-MAX_SESSIONS = 2000  # sessions Gradio keeps (least recently used dropped first): ~80 KiB + their inputs each
+MAX_SESSIONS = 1500  # sessions Gradio keeps (least recently used dropped first): <= ~360 KB each (README)
 FETCHES_AT_ONCE = 2  # the page's fetches (server functions) doing work at once ...
 FETCHES_WAITING = 16  # ... and waiting; past that a fetch is answered "busy" at once
 FETCHES_PER_VISITOR = 2  # one page's fetches in flight at once
