@@ -29,7 +29,7 @@ QUEUE_SIZE = 128  # light events (generate, toggle, panel) waiting in Gradio's q
 SESSION_TTL_S = 1800  # a browser session's state is dropped after this long unused
 MAX_SESSIONS = 1500  # sessions Gradio keeps (least recently used dropped first): <= ~360 KB each (README)
 FETCHES_AT_ONCE = 2  # the page's fetches (server functions) doing work at once ...
-FETCHES_WAITING = 16  # ... and waiting; past that a fetch is answered "busy" at once
+FETCHES_WAITING = 8  # ... and waiting (10 s at most); past that a fetch is answered "busy" at once
 FETCHES_PER_VISITOR = 2  # one page's fetches in flight at once
 BODY_LIMIT = 64 * 1024  # bytes of any request body (10,000 CJK characters as JSON escapes: 60 KB)
 UPLOAD_LIMIT = 0  # bytes of an upload; 0: the app takes no uploads and the route is closed

@@ -125,12 +125,12 @@ def test_fetch_limit_per_visitor_and_in_all():
                 await release.wait()
 
         first = asyncio.create_task(call("a"))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
         with pytest.raises(Busy, match="still fetching"):
             async with limit.slot("a"):
                 pass
         waiting = [asyncio.create_task(call(v)) for v in "bc"]
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
         with pytest.raises(Busy, match="busy"):
             async with limit.slot("d"):
                 pass
@@ -215,3 +215,65 @@ def test_guard_closes_the_upload_route_while_uploads_are_off():
     assert status == 403 and reads == 0 and "no uploads" in json.loads(body)["error"]
     assert call_guard("/gradio_api/upload", [b"x" * 50], content_length=50, upload_limit=1000)[0] == 200
     assert call_guard("/gradio_api/upload", [b"x" * 50], content_length=50, upload_limit=10)[0] == 413
+
+
+def test_a_fetch_that_waits_too_long_is_told_busy():
+    async def scenario():
+        limit = FetchLimit(running=1, waiting=1, per_visitor=1, patience_s=0.1)
+        release = asyncio.Event()
+
+        async def hold():
+            async with limit.slot("a"):
+                await release.wait()
+
+        holder = asyncio.create_task(hold())
+        await asyncio.sleep(0.01)
+        with pytest.raises(Busy, match="busy"):
+            async with limit.slot("b"):
+                pass
+        release.set()
+        await holder
+        async with limit.slot("b"):  # its place was given back
+            pass
+
+    asyncio.run(scenario())
+
+
+def test_only_one_fetch_runs_a_forward_pass_at_a_time(tmp_path):
+    """A flood of the page's fetches never holds both workers: a visitor always finds one free."""
+    from unet.demo.service import DemoService
+    from unet.engine.stylizer import Stylizer
+
+    from ..support import tiny_checkpoint
+
+    svc = DemoService(Stylizer.from_pretrained(tiny_checkpoint(tmp_path), "cpu"), speculate=False)
+    running, peak, lock = [0], [0], threading.Lock()
+    real_run = svc._run
+
+    def counted(req):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.05)
+            return real_run(req)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    svc._run = counted
+    texts = ["永", "和", "九", "年"]
+    threads = [threading.Thread(target=svc.result, args=(svc.request(t, "WenKai", None, 0, None),),
+                                kwargs={"priority": FETCH}) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert peak[0] == 1
+    threads = [threading.Thread(target=svc.result, args=(svc.request(t + "永", "WenKai", None, 0, None),))
+               for t in texts]  # visitors' generations use both workers
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert peak[0] == 2

@@ -17,10 +17,6 @@ log = logging.getLogger("glyph-attention")
 UPLOAD_ROUTES = ("/upload", "/upload/")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class RequestGuard:
     """ASGI middleware: ``app_kwargs={"middleware": [Middleware(RequestGuard, body_limit=...)]}``."""
 
@@ -44,28 +40,37 @@ class RequestGuard:
         if length is not None and length > limit:
             log.info("refused %s: body of %d bytes", scope.get("path"), length)
             return await _refuse(send, 413, f"request body over {limit:,} bytes")
-        received, started = 0, False
+        received, started, refused = 0, False, False
 
         async def counted_receive():
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    # answer now; the app then sees a client that went away, and what it would
+                    # still send is dropped
+                    refused = True
+                    log.info("refused %s: body over %d bytes (streamed)", scope.get("path"), limit)
+                    if not started:
+                        await _refuse(send, 413, f"request body over {limit:,} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
-        async def watched_send(message):
+        async def guarded_send(message):
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, watched_send)
-        except BodyTooLarge:
-            log.info("refused %s: body over %d bytes (streamed)", scope.get("path"), limit)
-            if not started:
-                await _refuse(send, 413, f"request body over {limit:,} bytes")
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 def _content_length(scope) -> int | None:

@@ -29,7 +29,7 @@ from ..errors import UserError
 
 log = logging.getLogger("glyph-attention")
 
-LEASE_S = 20.0  # a job nobody asked about for this long is abandoned
+LEASE_S = 10.0  # a job nobody asked about for this long is abandoned (the page asks every second)
 
 
 class JobQueueFull(UserError):

@@ -3,7 +3,9 @@
 Server functions bypass Gradio's queue: a script could start any number at once, and each sync one
 would hold a thread of the pool that every event shares. So the app's server functions are async
 and enter a ``FetchLimit`` first: at most ``per_visitor`` of one visitor at once, at most ``running``
-doing work and ``waiting`` waiting in all; past that the call is answered at once with a message.
+doing work and ``waiting`` waiting in all; past that the call is answered at once with a message,
+and a call that waited ``patience_s`` for its turn is answered the same way (a message, not a
+client's timeout).
 It lives on one event loop (Gradio's), so it needs no lock.
 """
 
@@ -22,8 +24,9 @@ class Busy(UserError):
 
 
 class FetchLimit:
-    def __init__(self, running: int, waiting: int, per_visitor: int):
+    def __init__(self, running: int, waiting: int, per_visitor: int, patience_s: float = 10.0):
         self.running, self.waiting, self.per_visitor = running, waiting, per_visitor
+        self.patience_s = patience_s  # a call that waited this long for a slot is answered "busy"
         self._slots = asyncio.Semaphore(running)
         self._admitted = 0  # running or waiting
         self._per: Counter[str] = Counter()
@@ -40,8 +43,15 @@ class FetchLimit:
         self._per[visitor] += 1
         self._admitted += 1
         try:
-            async with self._slots:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.patience_s)
+            except (TimeoutError, asyncio.TimeoutError):
+                self.refused += 1
+                raise Busy("the server is busy; please try again in a few seconds") from None
+            try:
                 yield
+            finally:
+                self._slots.release()
         finally:
             self._admitted -= 1
             self._per[visitor] -= 1

@@ -105,6 +105,9 @@ class DemoService:
         # (its malloc arena, torch's per-thread buffers) is paid for these threads, not for each of
         # Gradio's many worker threads; as many as app.py lets run at once.
         self._workers = Workers(GENERATIONS_AT_ONCE)
+        # At most one of the page's fetches runs a forward pass at a time: a flood of them never
+        # holds both workers, so a visitor's Generate always finds one free.
+        self._fetch_slot = threading.Semaphore(1)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._busy = 0  # visitors' generations running now
@@ -142,8 +145,12 @@ class DemoService:
             if not owner:
                 return future.result()
             try:
-                gen = self._workers.submit(self._run, req,
-                                           priority=SPECULATION if speculative else priority).result()
+                if priority == FETCH and not speculative:
+                    with self._fetch_slot:
+                        gen = self._workers.submit(self._run, req, priority=FETCH).result()
+                else:
+                    gen = self._workers.submit(self._run, req,
+                                               priority=SPECULATION if speculative else priority).result()
                 self._generations.put(req, gen)
                 future.set_result(gen)
                 return gen
