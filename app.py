@@ -261,8 +261,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         session = gr.State(None, time_to_live=SESSION_TTL_S)  # a Session: keys, never images
         with gr.Row():
             with gr.Column(scale=2):
-                text = gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
-                                  max_lines=3, elem_id="text")
+                # raw: Gradio's Textbox would turn a list into its text, "['永']"
+                text = raw(gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
+                                      max_lines=3, elem_id="text"))
                 with gr.Row():
                     style = raw(gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style"))
                     blend = raw(gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with"))
@@ -292,8 +293,8 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                             "Font License.")
                 with gr.Row():
                     with gr.Column(scale=2):
-                        font_text = gr.Textbox(label=f"Characters for the font (up to {MAX_EXPORT_CHARS})",
-                                               value=EXAMPLES[0], lines=3, elem_id="font-text")
+                        font_text = raw(gr.Textbox(label=f"Characters for the font (up to {MAX_EXPORT_CHARS})",
+                                                   value=EXAMPLES[0], lines=3, elem_id="font-text"))
                         preset = raw(gr.Dropdown([(label, key) for key, (label, _) in PRESETS.items()],
                                              value=None, label="…or fill in a set", elem_id="font-preset"))
                         with gr.Row():

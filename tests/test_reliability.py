@@ -234,3 +234,27 @@ def test_app_main_launches_on_localhost_without_share(monkeypatch):
     assert kwargs["share"] is False
     assert not kwargs.get("show_error")  # internal errors are not sent to the browser
     assert not kwargs.get("allowed_paths")
+
+
+# --- attacks ---------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_quick_attacks_meet_every_target():
+    """``python -m tools.stress --attacks --quick``: every hostile script of ``tools.attacks`` (export
+    queue filled, server functions flooded, huge bodies, uploads, session churn, pages leaving
+    mid-export, log flooding, wrong types) against ``python app.py`` started as the stress tool
+    starts it (its own process, temp dirs and log), every target met.
+
+    Latency targets compare a new visitor's /generate under load with the same kind of request
+    alone, measured just before on the same machine: a ratio (3x), not seconds, so a busy host
+    slows both sides alike."""
+    from tools.attacks import QUICK, Target, run_attacks
+
+    with stress.Server() as app:
+        target = Target(app.url, pid=app.pid, cache_dir=app.cache_dir, tmp_dir=app.tmp_dir, server=app,
+                        scale=QUICK, log=lambda m: None)
+        results = run_attacks(target)
+    missed = [f"{r.name}: {r.summary}\n    target: {r.target}\n    " + "\n    ".join(r.problems[:3])
+              for r in results if not r.met]
+    assert not missed, "\n".join(missed)
+    assert len(results) == 10

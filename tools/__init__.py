@@ -1,7 +1,10 @@
 """Developer tools that run from a checkout and are not part of the runtime package ``unet``:
 
 - ``python -m tools.stress``: reliability checks of the running app (``stress_load.py`` holds its
-  load checks, ``appclient.py`` its client of the app's API);
+  load checks, ``attacks.py`` what a hostile script can do (``--attacks``), ``appclient.py`` its
+  client of the app's API);
+- ``python -m tools.frequency_presets``: builds the frequency-ordered character lists in
+  ``unet/engine/data`` (wordfreq + OpenCC, dev-only);
 - ``python -m tools.font_sample``: the README's picture of text set in exported fonts;
 - ``python tools/deploy_space.py USER/NAME``: deploy the demo to a Hugging Face Space;
 - ``tools/pack_best.py`` and ``tools/gpu_train.sh``: GPU training runs and packing their best weights;

@@ -1,6 +1,7 @@
 """Reliability checks of the running app over its public API: bad inputs, concurrency, soak.
 
     python -m tools.stress [--clients 16] [--requests 50] [--soak 1000] [--url URL]
+    python -m tools.stress --attacks [NAME ...] [--quick] --skip matrix --skip concurrency --soak 0
 
 Without ``--url`` the app is started here (``python app.py`` on a free port, with a fresh
 GRADIO_TEMP_DIR and TMPDIR, so the Gradio cache and the app's temporary files are this run's alone).
@@ -13,6 +14,11 @@ GRADIO_TEMP_DIR and TMPDIR, so the Gradio cache and the app's temporary files ar
    compared pixel for pixel with the same request run alone beforehand, with its characters and status.
 3. Soak: K requests in a row with varying text; server RSS and the sizes of the Gradio cache and the
    app's TMPDIR are sampled along the way.
+
+4. Attacks (``--attacks [NAME ...]``, all of them when no name is given; ``tools.attacks``): what
+   a hostile script can do over raw HTTP (fill the export queue, flood the page's server functions,
+   huge bodies, uploads, a thousand sessions, pages that leave mid-export, log flooding, values of
+   the wrong type), each with its figures and a target; ``--quick`` scales their counts down.
 
 Exit status 0 when every target is met (no errors, tracebacks or mismatches; RSS growth within
 ``--rss-limit-mb``), 1 otherwise. ``--json PATH`` writes every figure.
@@ -52,6 +58,8 @@ from .appclient import (
     sheet_chars,
     status_text,
 )
+from .attacks import ATTACKS, FULL, QUICK, Target, attacks_met, print_attacks, run_attacks
+from .attacks import as_json as attacks_json
 from .stress_load import print_concurrency, print_soak, rss_bytes, run_concurrency, run_soak
 
 __all__ = ["LAYERS", "STYLES", "Case", "CaseResult", "Outcome", "Server", "bad_input_cases", "call", "main",
@@ -323,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", type=Path, help="with --url: its GRADIO_TEMP_DIR")
     ap.add_argument("--tmp-dir", type=Path, help="with --url: its TMPDIR (default: not sampled)")
     ap.add_argument("--skip", action="append", default=[], choices=["matrix", "concurrency"])
-    ap.add_argument("--quick", action="store_true", help="the 10,000-character case with few distinct ones")
+    ap.add_argument("--quick", action="store_true", help="the 10,000-character case with few distinct ones, "
+                    "and the attacks' small counts (a few minutes in all)")
+    ap.add_argument("--attacks", nargs="*", metavar="NAME", choices=list(ATTACKS),
+                    help=f"run these attacks after the other checks (no name: all): {', '.join(ATTACKS)}")
     ap.add_argument("--rss-limit-mb", type=float, default=100.0)
     ap.add_argument("--keep", action="store_true", help="keep the started app's temp dir and log")
     ap.add_argument("--json", type=Path, help="write every figure here")
@@ -373,6 +384,14 @@ def main(argv: list[str] | None = None) -> int:
                               "p50_s": statistics.median(soak.latencies), "problems": soak.problems[:20]}
             rss_ok = g["rss_mb"] is None or g["rss_mb"] <= args.rss_limit_mb
             ok &= soak.errors == 0 and soak.tracebacks == 0 and rss_ok
+        if args.attacks is not None:
+            log(f"(d) attacks{' (quick)' if args.quick else ''} ...")
+            target = Target(url, pid=pid, cache_dir=cache_dir, tmp_dir=tmp_dir, server=server,
+                            scale=QUICK if args.quick else FULL, log=log)
+            attacks = run_attacks(target, args.attacks)
+            print_attacks(attacks)
+            report["attacks"] = attacks_json(attacks)
+            ok &= attacks_met(attacks)
         if server is not None:
             text = server.log_text()
             report["server_log"] = {"tracebacks": text.count("Traceback (most recent call last)"),

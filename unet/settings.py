@@ -36,7 +36,8 @@ UPLOAD_LIMIT = 0  # bytes of an upload; 0: the app takes no uploads and the rout
 
 # --- font export ----------------------------------------------------------------------------------
 MAX_EXPORT_CHARS = 500  # per export on a shared Space (the command line has no limit)
-EXPORT_BATCH = 64  # glyphs drawn per step of an export while the previous step's are traced
+EXPORT_BATCH = 16  # glyphs drawn per step of an export while the previous step's are traced (and
+# how often it can stop: a cancelled export ends within one step)
 EXPORTS_PENDING = 6  # exports running or waiting on the server (one per visitor); past that "busy"
 FONT_CACHE_ENTRIES = 64  # fonts the app keeps until their page fetches them (64 exports: > 20 min)
 FONT_CACHE_BYTES = 96 * MiB  # a 500-glyph TTF is ~0.6-1 MB

@@ -277,3 +277,17 @@ def test_only_one_fetch_runs_a_forward_pass_at_a_time(tmp_path):
     for t in threads:
         t.join(30)
     assert peak[0] == 2
+
+
+def test_estimates_follow_the_work_ahead():
+    gate, log = threading.Event(), []
+    q = JobQueue("t", max_pending=3, niceness=0, seconds_per_unit=1.0)
+    big = q.submit("a", blocking_work(gate, log, "a"), size=100)
+    small = q.submit("b", blocking_work(gate, log, "b"), size=1)
+    wait_for(lambda: big.started is not None)
+    assert 95 <= q.eta_s(big) <= 100 and q.eta_s(small) >= 96
+    q.submit("c", blocking_work(gate, log, "c"), size=1)
+    with pytest.raises(JobQueueFull, match=r"try again in about (9\d|100) s"):  # when the big one ends
+        q.submit("d", blocking_work(gate, log, "d"))
+    gate.set()
+    wait_for(lambda: q.load()["completed"] == 3)

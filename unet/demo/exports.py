@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..engine.cache import BoundedCache
-from ..engine.charsets import big5_common, gb2312_level1
+from ..engine.charsets import frequency_source, frequent_simplified, frequent_traditional
 from ..engine.stylizer import Stylizer
 from ..errors import ExportError, shown
 from ..fontexport import plan_export, write_font
@@ -33,9 +33,14 @@ from ..settings import (
 )
 from .jobs import Job, JobCancelled, JobContext, JobQueue
 
-PRESETS = {  # key -> (label, characters); keys travel, labels are only shown
-    "gb2312-500": ("500 most common simplified (GB2312 level 1)", lambda: "".join(gb2312_level1()[:500])),
-    "big5-500": ("500 most common traditional (Big5 level 1)", lambda: "".join(big5_common()[:500])),
+# key -> (label, characters); keys travel (a page or client may hold an old one), labels are only
+# shown. Each fits one export here (MAX_EXPORT_CHARS); the bigger sets (freq-sc-1000, freq-sc-3500,
+# freq-tc-…, gb2312-1, big5-1, …: CHARSETS in engine/charsets.py) are for `python -m unet.font --charset`.
+PRESETS = {
+    "gb2312-500": (f"500 most common simplified, by frequency of use (source: {frequency_source()})",
+                   lambda: "".join(frequent_simplified(500))),
+    "big5-500": (f"500 most common traditional, by frequency of use (source: {frequency_source()}; "
+                 "forms by OpenCC)", lambda: "".join(frequent_traditional(500))),
 }
 
 
@@ -50,7 +55,7 @@ class FontExports:
                                                        size_of=lambda f: len(f["data"]))
         # The worker's tracing helpers and potrace processes inherit its lower priority.
         self.jobs = JobQueue("font-export", max_pending=max_pending, niceness=niceness,
-                             typical_s=30.0, what="font")
+                             seconds_per_unit=0.06, what="font")  # ~30 s for 500 glyphs
 
     @staticmethod
     def preset_text(key) -> str:
@@ -77,7 +82,8 @@ class FontExports:
                 report = write_font(self.st, plan, out, progress=ctx.report)
                 return self._keep(plan, report, out.read_bytes())
 
-        return self.jobs.submit(visitor, work)
+        # a kept glyph (complete mode) is copied, not drawn and traced: ~a tenth of the work
+        return self.jobs.submit(visitor, work, size=len(plan.chars) + 0.1 * len(plan.kept) + 1)
 
     def cancel_visitor(self, visitor: str) -> bool:
         return self.jobs.cancel_visitor(visitor)

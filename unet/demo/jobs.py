@@ -58,6 +58,7 @@ class Job:
 
     visitor: str
     work: Callable[[JobContext], Any]
+    size: float = 1.0  # units of work (an export: its glyphs), for time estimates
     lease_s: float = LEASE_S
     future: Future = field(default_factory=Future)
     progress: tuple[float, str] = (0.0, "waiting")
@@ -103,13 +104,13 @@ class JobQueue:
     """Fair, bounded, cancellable heavy work on ``workers`` threads of lower CPU priority."""
 
     def __init__(self, name: str, max_pending: int, workers: int = 1, niceness: int = 10,
-                 lease_s: float = LEASE_S, typical_s: float = 30.0, what: str = "job"):
+                 lease_s: float = LEASE_S, seconds_per_unit: float = 1.0, what: str = "job"):
         self.name, self.max_pending, self.lease_s, self.what = name, max_pending, lease_s, what
         self._queue: deque[Job] = deque()
         self._by_visitor: dict[str, Job] = {}  # pending or running, one per visitor
         self._running: list[Job] = []
         self._cond = threading.Condition()
-        self._durations: deque[float] = deque([typical_s], maxlen=8)  # recent run times, for ETAs
+        self._rates: deque[float] = deque([seconds_per_unit], maxlen=8)  # recent s per unit, for ETAs
         self._niceness = niceness
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
                          for i in range(workers)]
@@ -118,7 +119,7 @@ class JobQueue:
         self.completed = self.cancelled = self.refused = 0  # counters for the stress tool and tests
 
     # --- visitors ---------------------------------------------------------------------------------
-    def submit(self, visitor: str, work: Callable[[JobContext], Any]) -> Job:
+    def submit(self, visitor: str, work: Callable[[JobContext], Any], size: float = 1.0) -> Job:
         """Queue ``work`` for ``visitor``, or refuse at once with a message saying when to come back."""
         with self._cond:
             if visitor in self._by_visitor:
@@ -128,7 +129,7 @@ class JobQueue:
                 self.refused += 1
                 raise JobQueueFull(f"busy: {len(self._by_visitor)} {self.what}s are being made or waiting; "
                                    f"please try again in about {self._retry_after_s()} s")
-            job = Job(visitor, work, self.lease_s)
+            job = Job(visitor, work, max(float(size), 1e-3), self.lease_s)
             self._queue.append(job)
             self._by_visitor[visitor] = job
             self._cond.notify()
@@ -153,17 +154,17 @@ class JobQueue:
             return len(self._running) + list(self._queue).index(job)
 
     def eta_s(self, job: Job) -> int:
-        """Roughly when ``job`` finishes, in seconds, from recent run times."""
-        typical = self._typical_s()
+        """Roughly when ``job`` finishes, in seconds: the work left ahead of it and its own, at the
+        recent seconds per unit."""
         with self._cond:
-            queued = list(self._queue)
             running = list(self._running)
+            ahead = [] if job in running or job not in self._queue else \
+                list(self._queue)[:list(self._queue).index(job)]
         if job in running:
-            spent = time.monotonic() - (job.started or time.monotonic())
-            return max(1, round(typical - spent))
-        ahead = queued.index(job) if job in queued else 0
+            return max(1, round(self._left_s(job)))
         slots = max(1, len(self._threads))
-        return max(1, round(typical * ((ahead + len(running)) / slots + 1)))
+        before = sum(self._left_s(r) for r in running) + sum(self._left_s(q) for q in ahead)
+        return max(1, round(before / slots + self._left_s(job)))
 
     def load(self) -> dict:
         """Counts for the stress tool and the tests."""
@@ -172,12 +173,22 @@ class JobQueue:
                     "completed": self.completed, "cancelled": self.cancelled, "refused": self.refused}
 
     # --- the worker -------------------------------------------------------------------------------
-    def _typical_s(self) -> float:
-        return sorted(self._durations)[len(self._durations) // 2]
+    def _rate(self) -> float:
+        """Recent seconds per unit of work (the median of the last few jobs)."""
+        return sorted(self._rates)[len(self._rates) // 2]
+
+    def _left_s(self, job: Job) -> float:
+        """Seconds of work ``job`` still has, estimated."""
+        total = job.size * self._rate()
+        if job.started is None:
+            return total
+        return max(1.0, total - (time.monotonic() - job.started))
 
     def _retry_after_s(self) -> int:
-        """Seconds until a slot frees up, roughly (called with the lock held)."""
-        return max(5, round(self._typical_s() / max(1, len(self._threads))))
+        """Seconds until a place in line frees up, roughly (called with the lock held): when the
+        first running job ends."""
+        ends = [self._left_s(r) for r in self._running] or [self._left_s(q) for q in list(self._queue)[:1]]
+        return max(5, round(min(ends, default=5)))
 
     def _next(self) -> Job:
         with self._cond:
@@ -222,6 +233,6 @@ class JobQueue:
                 job.future.set_exception(e)
                 continue
             with self._cond:
-                self._durations.append(time.monotonic() - job.started)
+                self._rates.append((time.monotonic() - job.started) / job.size)
                 self._finish(job, cancelled=False)
             job.future.set_result(result)

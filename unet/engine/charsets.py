@@ -1,4 +1,9 @@
-"""Character sets derived from Python's codecs (no data download) or read from a text file."""
+"""Character sets: code-page levels derived from Python's codecs (no data download), lists ranked by
+frequency of use (``data/frequency.py``, from wordfreq), or read from a text file.
+
+The code-page levels are in code order (GB2312 level 1 by pinyin, Big5 by stroke count), so their
+first N characters are not the N most common ones: for that, take the frequency lists.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +53,51 @@ def big5_rare() -> tuple[str, ...]:
     return tuple(_decode_rows("big5", range(0xC9, 0xFA), list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF))))
 
 
+FREQUENCY_SIZES = (500, 1000, 3500)  # the named prefixes of the frequency lists (they nest)
+
+
+@cache
+def _frequency_data():
+    """The ranked lists (CC BY-SA 4.0 data, imported on first use: see data/README.md)."""
+    from .data import frequency
+
+    return frequency
+
+
+def frequency_source() -> str:
+    """Where the frequency lists come from, and their licence, in a few words for a label."""
+    return _frequency_data().SOURCE
+
+
+def _prefix(ranked: str, n: int) -> tuple[str, ...]:
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= len(ranked):
+        raise CharsetError(f"the frequency lists hold 1 to {len(ranked)} characters, not {shown(n)}")
+    return tuple(ranked[:n])
+
+
+@cache
+def frequent_simplified(n: int = 500) -> tuple[str, ...]:
+    """The n (at most 3,500) most frequent simplified characters, most frequent first.
+
+    Ranked by frequency of use in wordfreq 3.1.1's Chinese word list (Robyn Speer; subtitles incl.
+    SUBTLEX-CH, news, books, Wikipedia, web, Twitter; data CC BY-SA 4.0), word frequencies summed into
+    character frequencies; only GB2312 characters the source font draws. Built by
+    ``tools/frequency_presets.py``; attribution and licence in ``data/README.md``.
+    """
+    return _prefix(_frequency_data().SIMPLIFIED, n)
+
+
+@cache
+def frequent_traditional(n: int = 500) -> tuple[str, ...]:
+    """The n (at most 3,500) most frequent traditional characters, most frequent first.
+
+    The same wordfreq 3.1.1 data (CC BY-SA 4.0), each word converted to traditional forms with OpenCC
+    (Taiwan ``s2tw`` and Hong Kong ``s2hk``; a character ranks by the higher of the two) before
+    summing; only Big5 characters the source font draws. See ``frequent_simplified``.
+    """
+    return _prefix(_frequency_data().TRADITIONAL, n)
+
+
 CHARSETS = {
     "gb2312-1": gb2312_level1,
     "gb2312-2": gb2312_level2,
@@ -55,6 +105,20 @@ CHARSETS = {
     "big5-1": big5_common,
     "big5-2": big5_rare,
     "big5": lambda: big5_common() + big5_rare(),
+    **{f"freq-sc-{n}": (lambda n=n: frequent_simplified(n)) for n in FREQUENCY_SIZES},
+    **{f"freq-tc-{n}": (lambda n=n: frequent_traditional(n)) for n in FREQUENCY_SIZES},
+}
+
+CHARSET_LABELS = {  # name -> what it is, for menus and help
+    "gb2312-1": "GB2312 level 1 (3,755, pinyin order)",
+    "gb2312-2": "GB2312 level 2 (3,008, radical order)",
+    "gb2312": "GB2312 (6,763, levels 1 and 2)",
+    "big5-1": "Big5 level 1 (5,401, stroke order)",
+    "big5-2": "Big5 level 2 (7,652, stroke order)",
+    "big5": "Big5 (13,053, levels 1 and 2)",
+    **{f"freq-sc-{n}": f"{n:,} most common simplified (by frequency, wordfreq)" for n in FREQUENCY_SIZES},
+    **{f"freq-tc-{n}": f"{n:,} most common traditional (by frequency, wordfreq + OpenCC)"
+       for n in FREQUENCY_SIZES},
 }
 
 
