@@ -237,8 +237,8 @@ def test_make_a_font_download_it_and_the_page_sets_text_in_it(browser, url):
     with page.expect_download() as download:
         page.locator("a.ga-font-download").click()
     font = TTFont(download.value.path())
-    assert set(map(chr, font.getBestCmap())) == set(chars) and "glyf" in font
-    assert download.value.suggested_filename == "GlyphAttentionSmileySans.ttf"
+    assert set(chars) <= set(map(chr, font.getBestCmap())) and "glyf" in font
+    assert download.value.suggested_filename == f"GlyphAttentionSmileySans{len(chars)}.ttf"
 
     generated = Stylizer.from_pretrained().generate(chars, style, with_target=False)
     for ch, glyph in zip(generated.chars, generated.generated):

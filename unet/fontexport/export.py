@@ -6,10 +6,18 @@ skipped with a reason), the limits and the font's names are all checked there, a
 it returns travels inward. ``write_font`` then, per character: the model draws it
 (``Stylizer.draw``), a vectoriser traces the bitmap (``trace``), the outline is put where the source
 font had that character (``placement``), and ``build_font`` writes the file.
+
+Every export also holds the glyphs a text needs besides Chinese characters (``text_glyphs``):
+spaces (U+0020, U+00A0, U+3000), basic Latin and digits, the full-width punctuation of Chinese text
+and its vertical forms (GSUB ``vert``/``vrt2``), copied from a subset of Noto Serif CJK SC (SIL OFL
+1.1) shipped in ``assets/fonts``. Line height and underline come from the style's real font where it
+is installed (``line_metrics``); names and version say the style, the character set and the date.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import tempfile
 import time
@@ -19,20 +27,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fontTools.pens.recordingPen import RecordingPen
+from fontTools.pens.recordingPen import RecordingPen, replayRecording
 from fontTools.pens.transformPen import TransformPen
+from fontTools.ttLib import TTFont
 from PIL import Image
 
-from ..engine.glyphs import Font, Skipped, split_text
+from ..engine.glyphs import ASSETS, Font, Skipped, split_text
 from ..engine.request import Request, parse_flag
 from ..errors import ExportError, shown
 from ..settings import EXPORT_BATCH
 from .build import (
+    FAMILY_MAX,
     FORMATS,
     RESERVED_NAMES,
     UPM,
     FontGlyph,
     FontNames,
+    LineMetrics,
     build_font,
     clean_path,
     replay,
@@ -42,6 +53,13 @@ from .placement import Placement, StyleGeometry, placement_matrix, style_geometr
 from .trace import TraceError, pick_vectorizer, trace
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+# The glyphs for setting text (spaces, Latin, punctuation and its vertical forms): an OFL font shipped
+# in assets/fonts, its licence beside it (OFL-NotoSerifCJK.txt, which says how the subset was made)
+TEXT_FONT = ASSETS / "fonts" / "NotoSerifCJKsc-Regular-text-subset.otf"
+TEXT_FONT_NAME = "Noto Serif CJK SC"
+TEXT_FEATURES = ("vert", "vrt2")  # vertical forms, as the text font's default language system has them
+DEFAULT_LINE_HEIGHT = 1200  # 1.2 em, where the style's real font is not installed
 
 
 def outline_glyph(ch: str, bitmap: Image.Image, source_font: Font, source_image: Image.Image,
@@ -71,12 +89,15 @@ class ExportReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     size: int = 0
+    text: int = 0  # characters copied to set text with (spaces, punctuation, Latin: TEXT_FONT)
 
     def counts(self) -> str:
         """How many glyphs were generated, kept and skipped, and which vectoriser traced them."""
         return (f"{len(self.generated)} generated"
                 + (f", {len(self.kept)} kept from the real font" if self.kept else "")
-                + f", {len(self.skipped)} skipped; outlines traced with {self.vectorizer}")
+                + f", {len(self.skipped)} skipped; outlines traced with {self.vectorizer}"
+                + (f"; plus {self.text} characters to set text with (spaces, punctuation, Latin) "
+                   f"from {TEXT_FONT_NAME}" if self.text else ""))
 
     def summary(self) -> str:
         lines = [f"wrote {self.path} ({self.fmt.upper()}, {self.size / 1e6:.2f} MB, family "
@@ -146,7 +167,9 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
                               f"License; {style!r} is not, so generate every character instead")
         notice = target.name_record(0).casefold()
         if any(word.casefold() in notice for word in RESERVED_NAMES):
-            # the OFL would make us keep that notice, and no exported byte may carry a reserved name
+            # The OFL (condition 2) would make us keep that notice word for word. The licence itself
+            # would allow it (condition 3 restricts a Reserved Font Name only as the primary font
+            # name), but this project's rule is stricter: no exported byte carries a reserved name.
             raise ExportError(f"complete mode would have to keep the copyright notice of "
                               f"{without_reserved(style)!r}, which carries its Reserved Font Name; "
                               f"generate every character instead")
@@ -161,12 +184,38 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
     if max_chars is not None and total > max_chars:
         raise ExportError(f"{total} characters asked for; at most {max_chars} per export here")
     style_words = without_reserved(style)
-    names = FontNames(family=family or f"Glyph Attention {style_words}",
-                      family_zh=family or f"字形注意力 {style_words}",
+    charset = sorted(set(chars) | set(kept))
+    names = FontNames(family=family or family_name(style_words, len(charset)),
+                      family_zh=family or family_name(style_words, len(charset), ("字形注意力", "GA")),
                       description=describe(stylizer, style, chars, kept),
-                      copyright=_copyright(stylizer, style, bool(kept)))
+                      copyright=_copyright(stylizer, style, bool(kept)),
+                      edition=edition(charset))
     names.check()  # fails before minutes of work, not after
     return ExportPlan(req, fmt, vectorizer, names, chars, kept, skipped)
+
+
+def family_name(style_words: str, count: int,
+                prefixes: Sequence[str] = ("Glyph Attention", "GlyphAttention", "GA")) -> str:
+    """"Glyph Attention <style> <number of characters>": two exports of a style with different
+    character sets install side by side, under names a person can tell apart. Where that is longer
+    than FAMILY_MAX characters (Windows cuts longer family names) the prefix shrinks, first to
+    "GlyphAttention", then to "GA", and last the style words are cut (the Chinese name: ``prefixes``
+    ("字形注意力", "GA"))."""
+    for prefix in prefixes:
+        name = f"{prefix} {style_words} {count}"
+        if len(name) <= FAMILY_MAX:
+            return name
+    return f"{prefixes[-1]} {style_words}"[:FAMILY_MAX - len(f" {count}")].rstrip() + f" {count}"
+
+
+def edition(charset: Sequence[str], when: float | None = None) -> str:
+    """What tells an export apart in its version string and unique ID: how many characters, a hash
+    of which (the same set gives the same 8 hex digits), and the day (UTC; SOURCE_DATE_EPOCH where
+    set, for reproducible builds)."""
+    digest = hashlib.sha256("".join(sorted(charset)).encode()).hexdigest()[:8]
+    if when is None:
+        when = float(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
+    return f"{len(charset)} characters (set {digest}); {time.strftime('%Y-%m-%d', time.gmtime(when))}"
 
 
 def describe(stylizer, style: str, generated: Sequence[str], kept: Sequence[str]) -> str:
@@ -178,8 +227,9 @@ def describe(stylizer, style: str, generated: Sequence[str], kept: Sequence[str]
         text += (f" {len(kept)} glyphs are the original font's own; {len(generated)} are "
                  f"machine-generated: {''.join(generated)}")
     else:
-        text += f" All {len(generated)} glyphs are machine-generated."
-    return text
+        text += f" All {len(generated)} Chinese characters are machine-generated."
+    return text + (f" Spaces, punctuation (and its vertical forms), Latin letters and digits are "
+                   f"{TEXT_FONT_NAME}'s own (SIL Open Font License 1.1).")
 
 
 def export_font(stylizer, text: str, out: str | Path, style: str | None = None, fmt: str | None = None,
@@ -198,12 +248,14 @@ def write_font(stylizer, plan: ExportPlan, out: str | Path, progress: Progress |
     out = Path(out)
     handle = _open_output(out)  # fails now, not after minutes of work, if out is not writable
     try:
-        glyphs, seconds = _make_glyphs(stylizer, plan, progress)
+        glyphs, substitutions, text, seconds = _make_glyphs(stylizer, plan, progress)
         t0 = time.perf_counter()
-        font = build_font(glyphs, plan.names, plan.fmt, _line_spacing(stylizer.source_font))
+        metrics = line_metrics(stylizer.source_font, stylizer.target_font(plan.style))
+        font = build_font(glyphs, plan.names, plan.fmt, metrics, substitutions)
         font.save(handle)
         handle.close()
         seconds["build"] = time.perf_counter() - t0
+        os.chmod(handle.name, _file_mode())  # a temporary file is 0600; a font is for everyone to read
         os.replace(handle.name, out)
     except BaseException:
         handle.close()
@@ -211,7 +263,19 @@ def write_font(stylizer, plan: ExportPlan, out: str | Path, progress: Progress |
         raise
     seconds["total"] = time.perf_counter() - started
     return ExportReport(out, plan.fmt, plan.vectorizer, plan.names.family, list(plan.chars), list(plan.kept),
-                        list(plan.skipped), seconds, out.stat().st_size)
+                        list(plan.skipped), seconds, out.stat().st_size, text)
+
+
+def _file_mode() -> int:
+    """The mode a new file gets here (0666 less the umask, as open() gives: 0644 by default). Read
+    from /proc, not set and reset with os.umask, which would race with other threads' files."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644
 
 
 def _open_output(out: Path):
@@ -226,21 +290,140 @@ def _open_output(out: Path):
 
 def _copyright(stylizer, style: str, with_kept: bool) -> str:
     text = (f"Outlines machine-generated with Glyph Attention; glyph positions and metrics from "
-            f"{stylizer.source_font.name} ({stylizer.source_font.name_record(0)[:200]})")
+            f"{stylizer.source_font.name} ({stylizer.source_font.name_record(0)[:200]}); spaces, "
+            f"punctuation, Latin letters and digits: {TEXT_FONT_NAME} ({_text_source().notice[:200]})")
     if with_kept:  # the OFL asks modified versions to keep the original copyright notice
         text += f"; original glyphs: {stylizer.target_font(style).name_record(0)}"
     return text
 
 
-def _line_spacing(source: Font) -> dict:
-    """Typographic ascender/descender/line gap of the source font, scaled to UPM."""
+def line_metrics(source: Font, target: Font | None) -> LineMetrics:
+    """The em box of the source font (where the glyphs are placed; also the vertical origin), with
+    the line height and underline of the style's real font, as browsers on Linux and macOS set it
+    (hhea, or the typographic metrics where it says USE_TYPO_METRICS), else a 1.2 em line."""
     k = UPM / source.units_per_em
-    return {name: round(v * k) for name, v in zip(("ascender", "descender", "line_gap"), source.line_spacing())}
+    ascender, descender, _ = (round(v * k) for v in source.line_spacing())
+    height, underline = DEFAULT_LINE_HEIGHT, (LineMetrics.underline_position, LineMetrics.underline_thickness)
+    if target is not None:
+        real = _real_metrics(str(target.path), target.face_index)
+        if real is not None:
+            height, underline = real
+    return LineMetrics(ascender, descender, max(0, height - (ascender - descender)), *underline)
+
+
+@functools.lru_cache(maxsize=16)
+def _real_metrics(path: str, face_index: int) -> tuple[int, tuple[int, int]] | None:
+    """(line height, (underline position, thickness)) of a font file, in UPM units; None if unreadable."""
+    try:
+        font = TTFont(path, fontNumber=face_index, lazy=True)
+        k = UPM / font["head"].unitsPerEm
+        os2, hhea, post = font["OS/2"], font["hhea"], font["post"]
+        if os2.fsSelection & 0x80:  # USE_TYPO_METRICS
+            ascent, descent, gap = os2.sTypoAscender, os2.sTypoDescender, os2.sTypoLineGap
+        else:
+            ascent, descent, gap = hhea.ascent, hhea.descent, hhea.lineGap
+        underline = (round(post.underlinePosition * k), round(post.underlineThickness * k))
+        if underline[1] <= 0:
+            underline = (LineMetrics.underline_position, LineMetrics.underline_thickness)
+        return round((ascent - descent + gap) * k), underline
+    except Exception:  # a font the model learned from but that fontTools cannot read: the default
+        return None
+
+
+@dataclass(frozen=True)
+class _TextSource:
+    """What ``TEXT_FONT`` holds, read once: per character its glyph, and the vertical forms."""
+
+    upm: int
+    notice: str  # its copyright notice (name 0), which every export keeps
+    glyphs: dict  # glyph name -> (recorded outline, advance)
+    cmap: dict  # character -> glyph name
+    features: dict  # feature tag -> {glyph name: glyph name}
+
+
+@functools.lru_cache(maxsize=1)
+def _text_source() -> _TextSource:
+    font = TTFont(TEXT_FONT)
+    cmap = {chr(c): n for c, n in font.getBestCmap().items()}
+    features = {tag: _single_substitutions(font, tag) for tag in TEXT_FEATURES}
+    wanted = set(cmap.values()) | {n for m in features.values() for n in m.values()}
+    glyph_set, glyphs = font.getGlyphSet(), {}
+    for n in sorted(wanted):
+        rec = RecordingPen()
+        glyph_set[n].draw(rec)
+        glyphs[n] = (tuple(rec.value), font["hmtx"][n][0])
+    return _TextSource(font["head"].unitsPerEm, font["name"].getDebugName(0) or "", glyphs, cmap, features)
+
+
+def _single_substitutions(font: TTFont, tag: str) -> dict[str, str]:
+    """The single substitutions a GSUB feature makes in the default language system of the default
+    script (what a text in no particular language gets), in lookup order."""
+    gsub = font["GSUB"].table if "GSUB" in font else None
+    if gsub is None:
+        return {}
+    records = {r.ScriptTag: r.Script for r in gsub.ScriptList.ScriptRecord}
+    script = records.get("DFLT") or records.get("hani")
+    if script is None or script.DefaultLangSys is None:
+        return {}
+    mapping: dict[str, str] = {}
+    for index in script.DefaultLangSys.FeatureIndex:
+        record = gsub.FeatureList.FeatureRecord[index]
+        if record.FeatureTag != tag:
+            continue
+        for lookup_index in record.Feature.LookupListIndex:
+            lookup = gsub.LookupList.Lookup[lookup_index]
+            for sub in lookup.SubTable:
+                sub = getattr(sub, "ExtSubTable", sub)
+                for a, b in (getattr(sub, "mapping", None) or {}).items():
+                    mapping.setdefault(a, b)  # the first lookup to substitute a glyph wins
+    return mapping
+
+
+def text_glyphs(advance: int = UPM) -> tuple[list[FontGlyph], dict[str, dict[str, str]]]:
+    """The glyphs every export holds to set text with, and their GSUB substitutions (feature ->
+    {glyph name: glyph name}), in font units. ``advance``: the style's advance of a Chinese character;
+    full-width glyphs (punctuation, U+3000 and their vertical forms) take it, moved by half the
+    difference but kept inside their advance where they fit, so that they keep to the characters' grid."""
+    src = _text_source()
+    k = UPM / src.upm
+    out: list[FontGlyph] = []
+
+    def glyph(source_name: str, char: str, name: str = "") -> FontGlyph:
+        recorded, width = src.glyphs[source_name]
+        path = clean_path(lambda pen: replayRecording(recorded, TransformPen(pen, (k, 0, 0, k, 0, 0))),
+                          even_odd=False)
+        width = round(width * k)
+        if width == UPM and advance != UPM:  # full width: onto the style's grid
+            dx = (advance - UPM) / 2
+            if len(path) and path.bounds[2] - path.bounds[0] <= advance:
+                dx = min(max(dx, -path.bounds[0]), advance - path.bounds[2])
+            path, width = path.transform(translateX=dx), advance
+        return FontGlyph(char, path, advance=width, glyph_name=name)
+
+    for ch, source_name in sorted(src.cmap.items()):
+        out.append(glyph(source_name, ch))
+    names_of = {g.char: g.name for g in out}  # our name of each character's glyph
+    vertical: dict[str, str] = {}  # source vertical form -> our name for it
+    substitutions: dict[str, dict[str, str]] = {}
+    for tag, mapping in src.features.items():
+        subs = {}
+        for ch, source_name in sorted(src.cmap.items()):
+            target = mapping.get(source_name)
+            if target is None:
+                continue
+            if target not in vertical:
+                vertical[target] = f"{names_of[ch]}.vert"
+                out.append(glyph(target, "", vertical[target]))
+            subs[names_of[ch]] = vertical[target]
+        substitutions[tag] = subs
+    return out, substitutions
 
 
 def _make_glyphs(stylizer, plan: ExportPlan, progress: Progress | None,
-                 ) -> tuple[list[FontGlyph], dict[str, float]]:
-    """Draw the plan's characters in batches while earlier batches are traced on a second thread."""
+                 ) -> tuple[list[FontGlyph], dict[str, dict[str, str]], int, dict[str, float]]:
+    """Draw the plan's characters in batches while earlier batches are traced on a second thread;
+    add the kept ones (complete mode) and the glyphs to set text with. Returns the glyphs, their
+    GSUB substitutions, how many characters the text glyphs add, and the seconds per stage."""
     chars, kept, style, vectorizer = plan.chars, plan.kept, plan.style, plan.vectorizer
     seconds = {"generate": 0.0, "trace": 0.0}
     by_char: dict[str, FontGlyph] = {}
@@ -292,7 +475,10 @@ def _make_glyphs(stylizer, plan: ExportPlan, progress: Progress | None,
                               even_odd=False)
             by_char[ch] = FontGlyph(ch, path, advance=round(width * k))
             count["kept"] += 1
+    text, substitutions = text_glyphs(geometry.advance)
+    text = [g for g in text if g.char not in by_char]  # the model's own glyph, where it drew one
     report()
-    return [by_char[c] for c in sorted(by_char, key=ord)], seconds
+    glyphs = [by_char[c] for c in sorted(by_char, key=ord)]
+    return glyphs + text, substitutions, sum(1 for g in text if g.char), seconds
 
 
