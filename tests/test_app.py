@@ -317,7 +317,7 @@ def test_make_font_through_the_api_and_fetch_it_as_the_page_does(client, url):
     assert len(json.dumps(ticket)) < 2000  # a ticket, not the font
     out = server_function(url, "font-preview", "font_data", ticket["token"])
     font = TTFont(io.BytesIO(base64.b64decode(out["font"])))
-    assert "CFF " in font and set(map(chr, font.getBestCmap())) == set("永和九年")
+    assert "CFF " in font and set("永和九年 abc") <= set(map(chr, font.getBestCmap()))  # + the text set
     assert "no longer kept" in server_function(url, "font-preview", "font_data", "forged")["error"]
     with pytest.raises(AppError) as excinfo:
         client.predict("".join(chr(0x4E00 + i) for i in range(501)), STYLE, "ttf", False, api_name="/make_font")
