@@ -77,7 +77,8 @@ class Case:
     api: str
     args: tuple
     # "result" (all usable), "partial" (result + skipped/notes), "error" (a clear message) or
-    # "rejected": refused with no traceback, but by Gradio's input preprocessing before the app's code
+    # "rejected": refused with no traceback, but by Gradio's input preprocessing before the app's code;
+    # "too large": refused with HTTP 413 before the body is read (unet/demo/guard.py)
     # runs, which (show_error=False) answers a wrong *type* with a generic message or none at all
     expect: str
     raw: str | None = None  # send this JSON body instead (values gradio_client cannot encode)
@@ -110,7 +111,7 @@ def bad_input_cases(styles: list[str], layers: list[str], quick: bool = False) -
         raw("text null", "/generate", [None, s, "(none)", 0.5, L], "error"),
         gen("10,000 characters" + (" (repeated)" if quick else " (distinct)"), ten_k,
             "result" if quick else "partial"),
-        gen("1 MB of text", megabyte, "partial"),
+        gen("1 MB of text", megabyte, "too large"),
         gen("emoji only", "😀👍🏽🇨🇳", "error"),
         gen("emoji + CJK", "永😀和👍🏽", "partial"),
         gen("Latin + digits", "abc XYZ 0123", "error"),
@@ -131,10 +132,10 @@ def bad_input_cases(styles: list[str], layers: list[str], quick: bool = False) -
         raw("weight NaN (JSON literal)", "/generate", ["永和", s, b, float("nan"), L], "error"),
         raw("weight Infinity (JSON literal)", "/generate", ["永和", s, b, float("inf"), L], "error"),
         gen("weight 'nan' (string)", "永和", "error", blend=b, weight="nan"),
-        raw("weight '0.5' (string)", "/generate", ["永和", s, b, "0.5", L], "result"),
+        raw("weight '0.5' (string)", "/generate", ["永和", s, b, "0.5", L], "error"),  # strict
         raw("weight null", "/generate", ["永和", s, b, None, L], "error"),
         raw("text is a number", "/generate", [123, s, "(none)", 0.5, L], "error"),
-        raw("layers null", "/generate", ["永和", s, "(none)", 0.5, None], "rejected"),
+        raw("layers null", "/generate", ["永和", s, "(none)", 0.5, None], "error"),
         raw("layers a string", "/generate", ["永和", s, "(none)", 0.5, L[0]], "error"),
         raw("missing arguments", "/generate", ["永和"], "rejected"),
         qp("query x=-50, y=1e9", "error", x=-50.0, y=1e9),
@@ -194,6 +195,8 @@ def run_case(client, url: str, case: Case, style: str = STYLES[0]) -> CaseResult
         passed = got == "error" and out.clear
     elif case.expect == "rejected":
         passed = got == "error"
+    elif case.expect == "too large":
+        passed = got in ("client-error", "http-error") and "413" in out.message
     elif case.expect == "partial":
         passed = got == "result" and n >= 1 and ("Skipped" in note or "only the first" in note)
     else:

@@ -263,14 +263,14 @@ def test_only_one_fetch_runs_a_forward_pass_at_a_time(tmp_path):
 
     svc._run = counted
     texts = ["永", "和", "九", "年"]
-    threads = [threading.Thread(target=svc.result, args=(svc.request(t, "WenKai", None, 0, None),),
+    threads = [threading.Thread(target=svc.result, args=(svc.request(t, "WenKai", None, 0, []),),
                                 kwargs={"priority": FETCH}) for t in texts]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert peak[0] == 1
-    threads = [threading.Thread(target=svc.result, args=(svc.request(t + "永", "WenKai", None, 0, None),))
+    threads = [threading.Thread(target=svc.result, args=(svc.request(t + "永", "WenKai", None, 0, []),))
                for t in texts]  # visitors' generations use both workers
     for t in threads:
         t.start()

@@ -86,7 +86,7 @@ def test_a_short_unknown_name_is_quoted_whole():
 
 def test_a_huge_charset_argument_gives_a_short_message_not_a_crash():
     text = message(CharsetError, resolve_charset, HUGE)  # once: "File name too long" from the OS
-    assert len(text) < 300 and "1,048,576 characters" in text
+    assert len(text) < 400 and "1,048,576 characters" in text  # the list of names + 40 characters
     assert len(resolve_charset("永" * 5000)) == 1  # a long text of characters is a text
 
 

@@ -34,7 +34,7 @@ from ..engine.request import WIRE_SHAPE, Request, from_wire, parse_index, parse_
 from ..engine.runtime import release_memory
 from ..engine.stylizer import Generation, Stylizer
 from ..engine.visualize import difference_image, glyph_sheet, png_data_uri
-from ..errors import GenerationError
+from ..errors import GenerationError, shown
 from ..settings import CACHE_BYTES, CACHE_ENTRIES, GENERATIONS_AT_ONCE, TICKET_TEXT
 
 # Who asked for a forward pass, most urgent first: a visitor's event (Generate, a toggle, the panel),
@@ -115,9 +115,13 @@ class DemoService:
 
     # --- requests and generations ------------------------------------------------------------
     def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
-        """The app's inputs (checkboxes name the layers left on) as a validated ``Request``."""
+        """The app's inputs (checkboxes name the layers left on: a list, as the page sends) as a
+        validated ``Request``."""
+        if not isinstance(enabled_layers, (list, tuple)):
+            raise GenerationError(f"attention layers must be a list of the names left on, from "
+                                  f"{list(self.st.layer_names)}; got {shown(enabled_layers)}")
         return self.st.request(text, style, blend=blend, blend_weight=blend_weight,
-                               enabled_layers=[] if enabled_layers is None else enabled_layers)
+                               enabled_layers=enabled_layers)
 
     def from_wire(self, data) -> Request:
         """A request the page sent back (the sheet's ZIP button, the attention panel's ticket): it
