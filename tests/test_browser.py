@@ -232,7 +232,17 @@ def test_make_a_font_download_it_and_the_page_sets_text_in_it(browser, url):
     preview = page.locator("#font-preview")
     assert "4 generated" in preview.inner_text() and "3 skipped" in preview.inner_text()
     family = page.evaluate("() => window.glyphFont.dataset.fontReady")
-    assert family in page.evaluate("() => getComputedStyle(document.querySelector('.ga-font-preview')).fontFamily")
+    # running text with punctuation, a vertical sample and a 300 px specimen, all set in the new font
+    looks = page.evaluate("""() => [...document.querySelectorAll('#font-preview .ga-font-set')].map(e => {
+      const s = getComputedStyle(e);
+      return {cls: e.className, family: s.fontFamily, mode: s.writingMode, size: s.fontSize,
+              text: e.value || e.textContent};
+    })""")
+    assert [x["cls"].split()[0] for x in looks] == ["ga-font-preview", "ga-font-vertical", "ga-font-specimen"]
+    assert all(family in x["family"] for x in looks), looks
+    assert looks[0]["text"].startswith("永和九年。") and "0123456789" in looks[0]["text"], looks[0]
+    assert looks[1]["mode"] == "vertical-rl" and looks[1]["text"].startswith("永和九年"), looks[1]
+    assert looks[2]["size"] == "300px" and looks[2]["text"] == "永和", looks[2]
 
     with page.expect_download() as download:
         page.locator("a.ga-font-download").click()

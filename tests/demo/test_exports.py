@@ -100,3 +100,23 @@ def test_exports_run_at_a_lower_priority(exports):
     job = exports.jobs.submit("x", lambda ctx: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert job.future.result(timeout=10) == os.getpriority(os.PRIO_PROCESS, 0) + 10  # they yield to the demo
     assert len(exports.preset_text("gb2312-500")) == len(exports.preset_text("big5-500")) == 500
+
+
+def test_the_preview_text_uses_the_fonts_characters_with_punctuation_it_holds():
+    """The preview sets running text: the characters in the order typed, cut into clauses with the
+    Chinese punctuation and quotes every export holds (so vertical text shows where they sit),
+    then digits and Latin; nothing the font lacks."""
+    from fontTools.ttLib import TTFont
+
+    from unet.demo.exports import preview_text
+    from unet.fontexport import TEXT_FONT
+
+    chars = "永和九年岁在癸丑暮春之初会于会稽山阴之兰亭修禊事也"
+    text = preview_text(chars)
+    assert [c for c in text if c in chars] == list(chars)
+    assert "，" in text and "「" in text and "」" in text and text.split("\n")[0].endswith("。……")
+    assert "0123456789" in text and "ABC" in text
+    held = set(map(chr, TTFont(TEXT_FONT).getBestCmap())) | set(chars) | {"\n"}
+    assert set(text) <= held, set(text) - held
+    assert preview_text("永").startswith("永。") and preview_text(" \n").startswith("0123456789")
+    assert len([c for c in preview_text(chars * 10) if c in chars]) == 60  # bounded

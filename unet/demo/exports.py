@@ -44,6 +44,35 @@ PRESETS = {
 }
 
 
+# The preview's running text: the characters of the font in the order typed, cut into clauses of
+# these lengths and joined by this punctuation (every mark is in the text set of every export,
+# ``unet.fontexport.text_glyphs``), then a line of digits and Latin.
+SAMPLE_CLAUSES = (4, 6, 5, 7, 4, 6)
+SAMPLE_MARKS = ("，", "、", "；", "：", "？", "！")
+SAMPLE_QUOTES = (("「", "」"), ("“", "”"), ("《", "》"), ("（", "）"), ("『", "』"))
+SAMPLE_MAX = 60  # characters of the font used in the sample
+SAMPLE_LATIN = "0123456789 Glyph Attention — ABC abc."
+
+
+def preview_text(chars: str) -> str:
+    """A paragraph to set in a new font: its characters as clauses with Chinese punctuation and
+    quotes (as running text uses them, so the reader sees how they sit in horizontal and vertical
+    text), ended by 。 and followed by digits and Latin."""
+    chars = [c for c in chars if not c.isspace()][:SAMPLE_MAX]
+    clauses, i, k = [], 0, 0
+    while i < len(chars):
+        n = SAMPLE_CLAUSES[k % len(SAMPLE_CLAUSES)]
+        clause = "".join(chars[i:i + n])
+        if k % 2 == 1:
+            left, right = SAMPLE_QUOTES[(k // 2) % len(SAMPLE_QUOTES)]
+            clause = left + clause + right
+        clauses.append(clause)
+        i, k = i + n, k + 1
+    text = "".join(c + SAMPLE_MARKS[j % len(SAMPLE_MARKS)] for j, c in enumerate(clauses[:-1]))
+    text += (clauses[-1] + "。……" if clauses else "")
+    return f"{text}\n{SAMPLE_LATIN}" if text else SAMPLE_LATIN
+
+
 class FontExports:
     """Makes fonts for visitors and keeps each until its page has fetched it."""
 
@@ -120,7 +149,8 @@ class FontExports:
         in_font = set(report.generated) | set(report.kept)
         chars = "".join(c for c in dict.fromkeys(plan.request.text) if c in in_font)  # in the order typed
         return {"state": "done", "token": token, "family": report.family,
-                "css_family": f"ga-export-{token[:8]}", "chars": chars, "filename": filename,
+                "css_family": f"ga-export-{token[:8]}", "chars": chars,
+                "sample": preview_text(chars), "specimen": chars[:2], "filename": filename,
                 "size": len(data), "summary": report.counts(),
                 "skipped": [str(s) for s in report.skipped[:10]], "skipped_count": len(report.skipped)}
 

@@ -22,7 +22,7 @@ async function load() {
   style.textContent = `@font-face { font-family: "${v.css_family}"; src: url(${url}); }`;
   await document.fonts.load(`48px "${v.css_family}"`, v.chars.slice(0, 8));
   if (mine !== wanted) return;
-  element.querySelector(".ga-font-preview").style.fontFamily = `"${v.css_family}", sans-serif`;
+  for (const set of element.querySelectorAll(".ga-font-set")) set.style.fontFamily = `"${v.css_family}", sans-serif`;
   element.dataset.fontReady = v.css_family;  // tests wait for this
 }
 
