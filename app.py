@@ -17,7 +17,7 @@ import anyio
 import gradio as gr
 from starlette.middleware import Middleware
 
-from unet.demo import views
+from unet.demo import i18n, views
 from unet.demo.exports import PRESETS, FontExports
 from unet.demo.guard import RequestGuard
 from unet.demo.limits import FetchLimit
@@ -50,39 +50,39 @@ except ImportError:  # pragma: no cover - depends on the host
 
 log = logging.getLogger("glyph-attention")
 EXAMPLES = ["永和九年歲在癸丑", "天地玄黃宇宙洪荒", "春眠不覺曉處處聞啼鳥", "字體風格遷移", "龘靐齉爩"]
-ABOUT = """
-**How it works.** A pix2pix U-Net turns a glyph drawn in *Noto Serif CJK TC* into the chosen style.
-Two of its skip-connection blocks (the 32×32 and 16×16 feature maps) carry SAGAN self-attention:
-every position mixes in features from all others, weighted by `softmax(qᵀk)`, scaled by a learned
-γ that starts at 0. The maps are captured with PyTorch forward hooks; unticking a layer bypasses it
-with a hook for your request only.
-
-**Query map**: where the position under the mouse looks (your browser computes it from the
-layer's q and k; click to pin the point). **Mean received**: how much attention each position
-receives from all queries. **‖γ·attend(x)‖/‖x‖**: how much the layer changes its input.
-**Δ all layers on** (a sheet row while a layer is off): red is ink only with every layer on, blue
-ink only with your toggles.
-
-Glyphs marked *unseen* were never shown to the model in training: they are true generalisation.
-The model card (`checkpoints/glyph-attention-3style/README.md`) has the held-out metrics.
-"""
 
 
-def _refusal(fn, error: Exception) -> gr.Error:
+def say(error: Exception, lang: str) -> str:
+    """A request problem in the visitor's language: its catalog text where it names one (the
+    catalog's English says the same as the message), else its English message."""
+    key = getattr(error, "key", None)
+    if key and lang != "en":  # in English, the message itself (it may carry a hint for a script)
+        return i18n.text(lang, key, **getattr(error, "params", {}))
+    return str(error)
+
+
+def _refusal(fn, error: Exception, lang: str = "en") -> gr.Error:
     """A request problem becomes its message (and one log line); anything else is a logged bug."""
     if isinstance(error, gr.Error):
         return error
     if isinstance(error, UserError):
         log.info("refused %s: %.200s", fn.__name__, error)
-        return gr.Error(str(error), print_exception=False)
+        return gr.Error(say(error, lang), print_exception=False)
     log.error("request failed", exc_info=error)
-    return gr.Error("Something went wrong while drawing these glyphs; please try again.",
-                    print_exception=False)
+    return gr.Error(i18n.text(lang, "error.internal"), print_exception=False)
+
+
+def _language(args, kwargs) -> str:
+    """The language of the event's request, where the function takes one (``gr.Request``)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, gr.Request):
+            return i18n.language_of(value)
+    return "en"
 
 
 def user_errors(fn):
-    """Turn request problems into a message for the user and anything else into a logged error
-    (an event's function, plain or an async generator)."""
+    """Turn request problems into a message for the user (in their language) and anything else into
+    a logged error (an event's function, plain or an async generator)."""
     if inspect.isasyncgenfunction(fn):
         @functools.wraps(fn)
         async def stream(*args, **kwargs):
@@ -91,7 +91,7 @@ def user_errors(fn):
                     async for update in updates:
                         yield update
             except Exception as e:
-                raise _refusal(fn, e) from None
+                raise _refusal(fn, e, _language(args, kwargs)) from None
         return stream
 
     @functools.wraps(fn)
@@ -99,7 +99,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except Exception as e:  # never show a traceback to the user
-            raise _refusal(fn, e) from None
+            raise _refusal(fn, e, _language(args, kwargs)) from None
 
     return wrapper
 
@@ -119,6 +119,12 @@ async def fetch_visitor(request) -> str:
             body = await request.json()
             session = body.get("session_hash") if isinstance(body, dict) else None
     return session if isinstance(session, str) and session else "anonymous"
+
+
+# the sheet dims while a live change is drawn (page.css), saying so in the page's language
+MARK_UPDATING = """() => { const s = document.getElementById("sheet"); if (!s) return;
+  s.dataset.updating = window.glyphSay ? window.glyphSay("app.updating") : "…"; s.classList.add("ga-updating"); }"""
+UNMARK_UPDATING = """() => { document.getElementById("sheet")?.classList.remove("ga-updating"); }"""
 
 
 def raw(component):
@@ -142,9 +148,19 @@ class GlyphBlocks(gr.Blocks):
                            print_exception=False)
 
 
-def launch_options(settings: Settings) -> dict:
-    """``demo.launch`` arguments that keep a public server safe (app.py and the tests use them)."""
+PAGE_CSS = (views.WEB / "page.css").read_text(encoding="utf-8")
+# Orange buttons with white text at 5.2:1 (Gradio's default orange is 2.8:1); fonts: PAGE_CSS
+THEME = gr.themes.Default(primary_hue="orange", font=["Noto Sans CJK SC", "sans-serif"],
+                          font_mono=["Noto Sans Mono CJK SC", "monospace"]).set(
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    button_primary_text_color="white", button_primary_border_color="*primary_700")
+
+
+def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
+    """``demo.launch`` arguments that keep a public server safe (app.py and the tests use them), and
+    the page's words, typeface and colours (``demo.translations``, from ``build_demo``)."""
     return dict(
+        i18n=getattr(demo, "translations", None), theme=THEME, css=PAGE_CSS,
         server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
         max_file_size="1mb", show_error=False,
         # Gradio keeps each session's last inputs and outputs (and a copy of the page's config,
@@ -161,15 +177,34 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     st = svc.st
     exports = FontExports(st, niceness=settings.export_niceness)
 
-    @gpu
-    @user_errors
-    def generate(text, style, blend, weight, layers, session=None):
-        out = svc.generate(session, text, style, blend, weight, layers)
-        for message in out.warnings:
-            gr.Warning(message)
+    def shown_outputs(out):
         attention = out.attention if out.attention is not None else gr.skip()
         return (out.sheet, out.status, gr.update(choices=out.choices, value=out.session.index),
                 attention, out.session)
+
+    @gpu
+    @user_errors
+    def generate(text, style, blend, weight, layers, session=None, request: gr.Request = None):
+        """API (/generate, /toggle): a problem is an error the caller gets."""
+        return shown_outputs(svc.generate(session, text, style, blend, weight, layers,
+                                          i18n.language_of(request)))
+
+    @gpu
+    def generate_on_page(text, style, blend, weight, layers, session=None, request: gr.Request = None):
+        """The page's Generate, toggles and live changes: a problem is one line in the status, in
+        the visitor's language; the glyphs, the character list and the panel keep what they show
+        (an error would mark each of them, and a toast would say it again)."""
+        lang = i18n.language_of(request)
+        try:
+            return shown_outputs(svc.generate(session, text, style, blend, weight, layers, lang))
+        except UserError as e:
+            log.info("refused generate: %.200s", e)
+            message = say(e, lang)
+        except Exception as e:
+            log.error("request failed", exc_info=e)
+            message = i18n.text(lang, "error.internal")
+        key = "status.error" if session is not None else "status.error.first"
+        return gr.skip(), i18n.text(lang, key, message=message), gr.skip(), gr.skip(), gr.skip()
 
     fetches = FetchLimit(FETCHES_AT_ONCE, FETCHES_WAITING, FETCHES_PER_VISITOR)
 
@@ -254,75 +289,88 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         return exports.font_data(token)
 
     # delete_cache: files Gradio writes for the app (none today: uploads are refused) go after an hour
-    with GlyphBlocks(title="Glyph Attention", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown("# Glyph Attention\nChinese font style transfer with a self-attention U-Net. "
-                    "Type characters, pick a style, then move over a glyph to see what each "
-                    "attention layer looks at.")
+    T = i18n.gradio_i18n  # noqa: N806 - reads as the catalog's word for a key
+    words = T(max_chars=MAX_CHARS, max_export=MAX_EXPORT_CHARS,
+              extra={"app.metrics": {lang: svc.metrics_markdown(lang) for lang in i18n.LANGUAGES}})
+
+    # delete_cache: files Gradio writes for the app (none today: uploads are refused) go after an hour
+    with GlyphBlocks(title="Glyph Attention · 字形注意力", delete_cache=(3600, 3600)) as demo:
+        demo.translations = words  # launch_options hands it to launch()
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5):
+                gr.Markdown(words("app.intro"))
+            with gr.Column(scale=2, min_width=240):
+                gr.HTML(None, **views.LANGUAGE.html_kwargs(), elem_id="language", padding=False)
         session = gr.State(None, time_to_live=SESSION_TTL_S)  # a Session: keys, never images
         with gr.Row():
             with gr.Column(scale=2):
                 # raw: Gradio's Textbox would turn a list into its text, "['永']"
-                text = raw(gr.Textbox(label=f"Characters (up to {MAX_CHARS})", value=EXAMPLES[0],
-                                      max_lines=3, elem_id="text"))
+                text = raw(gr.Textbox(label=words("app.text"), value=EXAMPLES[0], max_lines=3, elem_id="text"))
                 with gr.Row():
-                    style = raw(gr.Dropdown(st.styles, value=st.styles[0], label="Style", elem_id="style"))
-                    blend = raw(gr.Dropdown(["(none)"] + st.styles, value="(none)", label="Blend with"))
-                weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight (0 = style, 1 = blend)")
+                    style = raw(gr.Dropdown(st.styles, value=st.styles[0], label=words("app.style"),
+                                            elem_id="style"))
+                    blend = raw(gr.Dropdown([(words("app.blend.none"), "(none)")] + [(s, s) for s in st.styles],
+                                            value="(none)", label=words("app.blend"), elem_id="blend"))
+                weight = gr.Slider(0, 1, value=0.5, step=0.05, label=words("app.weight"), elem_id="weight")
                 raw(weight)  # Gradio's own check fails a string or NaN with a generic message
                 layers = raw(gr.CheckboxGroup(
                     [(f"{n} (γ={i['gamma']:+.2f})", n) for n, i in st.layer_info().items()],
-                    value=st.layer_names, label="Attention layers (untick to switch off live)",
-                    elem_id="layers"))
-                button = gr.Button("Generate", variant="primary", elem_id="generate")
+                    value=st.layer_names, label=words("app.layers"), elem_id="layers"))
+                button = gr.Button(words("app.generate"), variant="primary", elem_id="generate")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
                 sheet = gr.HTML(None, **views.SHEET.html_kwargs(), server_functions=[glyph_zip],
                                 elem_id="sheet")
-        examples = gr.Examples([[e] for e in EXAMPLES], inputs=[text], label="Examples")
+        examples = gr.Examples([[e] for e in EXAMPLES], inputs=[text], label=words("app.examples"))
         with gr.Tabs():
-            with gr.Tab("Attention", elem_id="attention-tab") as attention_tab:
+            with gr.Tab(words("app.tab.attention"), elem_id="attention-tab") as attention_tab:
                 # raw: a page whose session expired still holds its old choices
-                char = raw(gr.Dropdown(choices=[], label="Character (or click a glyph in the sheet)",
-                                       type="value", elem_id="char"))
+                char = raw(gr.Dropdown(choices=[], label=words("app.char"), type="value", elem_id="char"))
                 attention = gr.HTML(None, **views.ATTENTION.html_kwargs(),
                                     server_functions=[attention_data], elem_id="attention")
-            with gr.Tab("Make a font", elem_id="font-tab") as font_tab:
-                gr.Markdown("Put the characters you want into an installable font drawn in a style. "
-                            f"Up to {MAX_EXPORT_CHARS} characters per font here; the command line "
-                            "(`python -m unet.font`) has no limit. The font is under the SIL Open "
-                            "Font License.")
+            with gr.Tab(words("app.tab.font"), elem_id="font-tab") as font_tab:
+                gr.Markdown(words("app.font.intro"))
                 with gr.Row():
                     with gr.Column(scale=2):
-                        font_text = raw(gr.Textbox(label=f"Characters for the font (up to {MAX_EXPORT_CHARS})",
-                                                   value=EXAMPLES[0], lines=3, elem_id="font-text"))
-                        preset = raw(gr.Dropdown([(label, key) for key, (label, _) in PRESETS.items()],
-                                             value=None, label="…or fill in a set", elem_id="font-preset"))
+                        font_text = raw(gr.Textbox(label=words("app.font.text"), value=EXAMPLES[0], lines=3,
+                                                   elem_id="font-text"))
+                        preset = raw(gr.Dropdown([(words(f"app.font.preset.{key}"), key) for key in PRESETS],
+                                                 value=None, label=words("app.font.preset"), elem_id="font-preset"))
                         with gr.Row():
-                            font_style = raw(gr.Dropdown(st.styles, value=st.styles[0], label="Style",
+                            font_style = raw(gr.Dropdown(st.styles, value=st.styles[0], label=words("app.font.style"),
                                                          elem_id="font-style"))
-                            font_format = raw(gr.Radio([("TrueType (.ttf)", "ttf"), ("OpenType CFF (.otf)", "otf")],
-                                                       value="ttf", label="Format", elem_id="font-format"))
-                        complete = raw(gr.Checkbox(False, label="Complete: keep the real font's own glyphs "
-                                                   "where it has them (OFL fonts only)", elem_id="font-complete"))
-                        font_button = gr.Button("Make font", variant="primary", elem_id="make-font")
+                            font_format = raw(gr.Radio([(words("app.font.ttf"), "ttf"), (words("app.font.otf"), "otf")],
+                                                       value="ttf", label=words("app.font.format"), elem_id="font-format"))
+                        complete = raw(gr.Checkbox(False, label=words("app.font.complete"), elem_id="font-complete"))
+                        font_button = gr.Button(words("app.font.make"), variant="primary", elem_id="make-font")
                     with gr.Column(scale=3):
                         font_preview = gr.HTML(None, **views.FONT.html_kwargs(),
                                                server_functions=[font_data], elem_id="font-preview")
-            with gr.Tab("About") as about_tab:
-                gr.Markdown(ABOUT)
-                gr.Markdown(svc.metrics_markdown())
+            with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
+                gr.Markdown(words("app.about"))
+                gr.Markdown(words("app.metrics"))
 
         inputs = [text, style, blend, weight, layers, session]
         outputs = [sheet, status, char, attention, session]
         # Two generations may run at once (one torch thread each on 2 cores); identical requests
         # are computed once (DemoService.result), toggles are usually answered from the cache.
         model = {"concurrency_id": "model", "concurrency_limit": GENERATIONS_AT_ONCE}
-        button.click(generate, inputs, outputs, api_name="generate", **model)
-        text.submit(generate, inputs, outputs, api_visibility="private", **model)
-        examples.load_input_event.then(generate, inputs, outputs, api_visibility="private", **model)
-        layers.input(generate, inputs, outputs, api_name="toggle", show_progress="hidden",
-                     trigger_mode="always_last", **model)
-        demo.load(generate, inputs, outputs, api_visibility="private", **model)
+        # The API's /generate and /toggle raise a problem as an error; they hang on a button the
+        # page does not show, so that the page's own events can say it in the status instead.
+        api_button = gr.Button(visible=False, elem_id="api-generate")
+        api_button.click(generate, inputs, outputs, api_name="generate", **model)
+        api_button.click(generate, inputs, outputs, api_name="toggle", **model)
+        page = {"api_visibility": "private", **model}
+        live = {**page, "show_progress": "hidden", "trigger_mode": "always_last"}
+        button.click(generate_on_page, inputs, outputs, **page)
+        text.submit(generate_on_page, inputs, outputs, **page)
+        examples.load_input_event.then(generate_on_page, inputs, outputs, **page)
+        demo.load(generate_on_page, inputs, outputs, **page)
+        # Live: a layer, the style, the blend or its weight redraws at once from the same
+        # cache-first path as Generate, the sheet dimmed and marked "updating" meanwhile.
+        for trigger in (layers.input, style.input, blend.input, weight.release):
+            trigger(None, None, None, js=MARK_UPDATING, **{"api_visibility": "private", "queue": False})
+            trigger(generate_on_page, inputs, outputs, **live).then(None, None, None, js=UNMARK_UPDATING)
         # The attention panel reads q and k kept from the generation: no forward pass in the usual
         # case, so it never waits behind generations.
         panel_group = {"concurrency_id": "panel", "concurrency_limit": 2, "api_visibility": "private",
@@ -335,9 +383,12 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         # Exports wait in their own line (FontExports: one per visitor, a few in all, one running at
         # a time at a lower priority), not in Gradio's queue: no concurrency limit here, so an
         # export's event never holds a place in the queue that Generate needs.
-        font_button.click(make_font, [font_text, font_style, font_format, complete], [font_preview],
-                          api_name="make_font", concurrency_id="export", concurrency_limit=None,
-                          trigger_mode="once", show_progress="hidden")
+        # The button is greyed out while its export waits or runs (it would ignore a second click).
+        quick = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+        font_button.click(lambda: gr.update(interactive=False), None, font_button, trigger_mode="once", **quick) \
+            .then(make_font, [font_text, font_style, font_format, complete], [font_preview],
+                  api_name="make_font", concurrency_id="export", concurrency_limit=None, show_progress="hidden") \
+            .then(lambda: gr.update(interactive=True), None, font_button, **quick)
         demo.unload(visitor_left)
         preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)
@@ -357,7 +408,8 @@ def main() -> None:
     settings = Settings.from_env()  # here, so a bad variable is a one-line message too
     limit_malloc_arenas(2)  # before Gradio starts its threads: see unet/engine/runtime.py
     torch.set_num_threads(settings.threads)
-    build_demo(settings=settings).launch(**launch_options(settings))
+    demo = build_demo(settings=settings)
+    demo.launch(**launch_options(settings, demo))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def running_app(service=None) -> Iterator[str]:
 
     demo = build_demo(service)
     port = free_port()
-    options = launch_options(Settings(server_port=port))  # the same guards as ``python app.py``
+    options = launch_options(Settings(server_port=port), demo)  # the same guards as ``python app.py``
     demo.launch(**options, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"

@@ -216,7 +216,11 @@ def test_query_point_maps(client):
 def test_mixed_input_keeps_the_usable_characters(client):
     out = generate(client, text="永abc😀和")
     assert chars(out) == ["永", "和"]
-    assert "Skipped 4" in out[STATUS] and "emoji" in out[STATUS] and "not a CJK" in out[STATUS]
+    # one line per kind of problem, with its characters
+    lines = out[STATUS].split("\n")
+    assert [line.count("Skipped") for line in lines] == [0, 1, 1], lines
+    assert "Skipped 3 character(s) that are not Chinese: a b c" in out[STATUS]
+    assert "Skipped 1 emoji or symbol(s): 😀" in out[STATUS]
     assert query(client, text="永abc😀和", index=1)["char"] == "和"
 
 
@@ -226,8 +230,8 @@ def test_limit_of_64_characters(client):
     assert chars(out) == list(text[:64])
     sheet = pixels(out[SHEET]["src"])
     assert sheet.shape[1] < 2 * sheet.shape[0]  # wrapped into rows: not a thin strip
-    assert "64" in out[STATUS] and "over the limit" in out[STATUS]
-    assert "Skipped 6" in out[STATUS]
+    assert out[STATUS].count("over the limit of 64") == 1  # said once
+    assert f"Skipped 6 character(s) over the limit of 64 per request: {' '.join(text[64:])}" in out[STATUS]
 
 
 BAD_GENERATE = [

@@ -33,7 +33,15 @@ def shown(value, limit: int = 40) -> str:
 
 
 class UserError(ValueError):
-    """A request that cannot be served, with a message meant for the person who made it."""
+    """A request that cannot be served, with a message meant for the person who made it.
+
+    ``str(error)`` is the English message (logs, scripts, command lines). A message the page shows
+    may also name its ``key`` in the page's catalog (``unet.demo.i18n``) and the ``params`` to fill
+    in, so that the page can say it in the visitor's language."""
+
+    def __init__(self, *args, key: str | None = None, **params):
+        super().__init__(*args)
+        self.key, self.params = key, params
 
     def __str__(self) -> str:
         # never an empty message: the person would see a bare error with nothing to act on

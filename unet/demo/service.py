@@ -35,6 +35,7 @@ from ..engine.runtime import release_memory
 from ..engine.stylizer import Generation, Stylizer
 from ..engine.visualize import difference_image, glyph_sheet, png_data_uri
 from ..errors import GenerationError, shown
+from . import i18n
 from ..settings import CACHE_BYTES, CACHE_ENTRIES, GENERATIONS_AT_ONCE, TICKET_TEXT
 
 # Who asked for a forward pass, most urgent first: a visitor's event (Generate, a toggle, the panel),
@@ -43,6 +44,7 @@ VISITOR, FETCH, SPECULATION = 0, 1, 2
 
 EXPIRED = "This page has no glyphs on the server (it may have expired): press Generate."
 SHEET_CELL = 96  # px of a glyph in the sheet
+STATUS_CHARS = 20  # characters listed in a line of the status before "…"
 SHEET_PER_ROW = 12  # characters per sheet row before it wraps
 SEEN = ("seen", (150, 150, 150))
 UNSEEN = ("unseen", (0, 128, 70))
@@ -57,7 +59,6 @@ class Outputs:
     status: str  # markdown
     choices: list[tuple[str, int]]  # the attention panel's characters
     attention: dict | None  # DemoService.ticket, or None while the panel is hidden
-    warnings: list[str]
 
 
 @dataclass(frozen=True)
@@ -188,23 +189,23 @@ class DemoService:
 
     # --- the page's events: each looks its generation up once --------------------------------
     def generate(self, session: Session | None, text, style, blend, blend_weight, enabled_layers,
-                ) -> Outputs:
-        """The page's Generate (or a toggle), from what the visitor typed: the sheet, the status and,
-        where the panel is visible, the attention of the character the session is looking at (kept across toggles)."""
+                 lang: str = "en") -> Outputs:
+        """The page's Generate (or a toggle), from what the visitor typed: the sheet, the status (in
+        ``lang``) and, where the panel is visible, the attention of the character the session is
+        looking at (kept across toggles)."""
         req = self.request(text, style, blend, blend_weight, enabled_layers)
         gen = self.result(req)
         keep = session is not None and session.req.text == req.text and session.index < len(gen.chars)
         session = Session(req, session.index if keep else 0, session.panel if session else True)
-        out = Outputs(session, self.sheet_view(gen), self.status(gen), self.char_choices(gen),
-                      self.ticket(gen, session.index) if session.panel else None,
-                      self.warnings(gen))
+        out = Outputs(session, self.sheet_view(gen), self.status(gen, lang), self.char_choices(gen, lang),
+                      self.ticket(gen, session.index) if session.panel else None)
         self.served(req)
         return out
 
     def pick(self, session: Session | None, index) -> tuple[Session, dict]:
         """Another character for the attention panel (no forward pass: its q and k are cached)."""
         if session is None:  # never generated here, or the server dropped this page's state
-            raise GenerationError(EXPIRED)
+            raise GenerationError(EXPIRED, key="error.expired")
         gen = self.result(session.req)
         session = replace(session, index=parse_index(index, len(gen.chars)), panel=True)
         return session, self.ticket(gen, session.index)
@@ -290,30 +291,40 @@ class DemoService:
                            "block_height": layout.block_height, "rows": layout.rows}}
         return self._views.put(("sheet", req), view)
 
-    def status(self, gen: Generation) -> str:
+    def status(self, gen: Generation, lang: str = "en") -> str:
+        """The status line in ``lang``: what was drawn, which layers are off, and one line per kind
+        of problem with its characters listed ("Skipped 3 characters that are not Chinese: a b c")."""
         unseen = [c for c in gen.chars if not self.st.is_training_char(c)]
         mix = ", ".join(f"{n} {w:.0%}" for n, w in gen.weights.items() if w > 0)
-        parts = [f"**{len(gen.chars)}** glyph(s) in {mix}; **{len(unseen)}** never seen in training"
-                 + (f" ({''.join(unseen[:20])}{'…' if len(unseen) > 20 else ''})" if unseen else "") + "."]
+        listed = f" ({''.join(unseen[:STATUS_CHARS])}{'…' if len(unseen) > STATUS_CHARS else ''})" if unseen else ""
+        if lang != "en" and listed:
+            listed = f"（{listed[2:-1]}）"
+        lines = [i18n.text(lang, "status.summary", count=len(gen.chars), mix=mix, unseen=len(unseen), chars=listed)]
         if gen.disabled_layers:
-            parts.append(f"Attention switched off: {', '.join(gen.disabled_layers)}.")
-        if gen.skipped:
-            shown = "; ".join(str(s) for s in gen.skipped[:8])
-            more = f" … and {len(gen.skipped) - 8} more" if len(gen.skipped) > 8 else ""
-            parts.append(f"Skipped {len(gen.skipped)}: {shown}{more}.")
-        parts += gen.notes
-        return "  \n".join(parts)
+            lines.append(i18n.text(lang, "status.layers_off", layers=", ".join(gen.disabled_layers)))
+        lines += [f"⚠ {line}" for line in self.problems(gen, lang)]
+        return "  \n".join(lines)
 
-    def warnings(self, gen: Generation) -> list[str]:
-        """Short messages for a toast: what was skipped and why, and notes about the text."""
-        out = []
-        if gen.skipped:
-            kinds = sorted({s.reason for s in gen.skipped})
-            out.append(f"Skipped {len(gen.skipped)} character(s): " + "; ".join(kinds))
-        return out + list(gen.notes)
+    def problems(self, gen: Generation, lang: str = "en") -> list[str]:
+        """One line per kind of skipped character (in the order first met) and per note, in ``lang``."""
+        kinds: dict[str, list[str]] = {}
+        for s in gen.skipped:
+            kinds.setdefault(s.kind or "not_cjk", []).append(s.char)
+        lines = []
+        for kind, chars in kinds.items():
+            unique = list(dict.fromkeys(chars))
+            shown_chars = " ".join(unique[:STATUS_CHARS]) + (" …" if len(unique) > STATUS_CHARS else "")
+            lines.append(i18n.text(lang, f"status.skip.{kind}", count=len(chars), chars=shown_chars,
+                                   limit=self.st.max_chars))
+        for note in gen.notes:
+            kind = getattr(note, "kind", "")
+            lines.append(i18n.text(lang, f"status.note.{kind}", **note.params) if kind else str(note))
+        return lines
 
-    def char_choices(self, gen: Generation) -> list[tuple[str, int]]:
-        return [(f"{ch} ({self.seen_label(ch)})", i) for i, ch in enumerate(gen.chars)]
+    def char_choices(self, gen: Generation, lang: str = "en") -> list[tuple[str, int]]:
+        """The attention panel's characters: each with whether the model saw it in training."""
+        return [(i18n.text(lang, "app.char.seen" if self.st.is_training_char(ch) else "app.char.unseen", char=ch), i)
+                for i, ch in enumerate(gen.chars)]
 
     def ticket(self, gen: Generation, index: int) -> dict:
         """What the attention panel's value holds: which glyph of which request, a few hundred bytes.
@@ -363,18 +374,20 @@ class DemoService:
                         zf.writestr(f"{i:03d}_U+{ord(ch):04X}_{kind}.png", png.getvalue())
         return buf.getvalue()
 
-    def metrics_markdown(self) -> str:
+    def metrics_markdown(self, lang: str = "en") -> str:
         """The checkpoint's held-out metrics (``metrics.json`` beside the weights, written by
-        ``python -m unet.evaluate``) as a table."""
+        ``python -m unet.evaluate``) as a table, in ``lang``."""
         path = self.st.directory / "metrics.json"
         if not path.is_file():
-            return "_This checkpoint ships no held-out metrics._"
+            return i18n.text(lang, "app.metrics.none")
         m = json.loads(path.read_text(encoding="utf-8"))
-        rows = [f"Held-out characters (never trained on): **{m['heldout_chars']}**.", "",
-                "| style | system | SSIM | L1 | ink IoU |", "|---|---|---|---|---|"]
+        rows = [i18n.text(lang, "app.metrics.heldout", count=m["heldout_chars"]), "",
+                i18n.text(lang, "app.metrics.header"), "|---|---|---|---|---|"]
         for style, systems in m["styles"].items():
             for label, v in systems.items():
-                rows.append(f"| {style} | {label} | {v['ssim']:.3f} | {v['l1']:.3f} | {v['ink_iou']:.3f} |")
+                key = f"app.metrics.system.{label}"
+                name = i18n.text(lang, key) if key in i18n.catalog() else label
+                rows.append(f"| {style} | {name} | {v['ssim']:.3f} | {v['l1']:.3f} | {v['ink_iou']:.3f} |")
         return "\n".join(rows)
 
 

@@ -6,12 +6,17 @@ the placeholder and link-buttons every view shares) and ``NAME.js`` (what runs i
 attention panel's value is only a ticket naming the glyph: ``attention.js`` builds its markup once the
 numbers have arrived. The font preview's value names the font (``FontExports.make``): ``font.js``
 fetches its bytes, links them for download and sets the editable text in the font itself.
+
+Every view's script starts with ``i18n.js_prelude()``: the page's words in its three languages and
+``t(key)`` / ``translate(root)`` (``unet.demo.i18n``), so a view speaks the page's language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from .i18n import js_prelude
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -30,7 +35,8 @@ class View:
         def read(file: str) -> str:
             return (WEB / file).read_text(encoding="utf-8")
 
-        return cls(read(f"{name}.html"), read("common.css") + read(f"{name}.css"), read(f"{name}.js"))
+        return cls(read(f"{name}.html"), read("common.css") + read(f"{name}.css"),
+                   js_prelude() + read(f"{name}.js"))
 
     def html_kwargs(self) -> dict:
         return {"html_template": self.html, "css_template": self.css, "js_on_load": self.js}
@@ -39,3 +45,4 @@ class View:
 SHEET = View.load("sheet")
 ATTENTION = View.load("attention")
 FONT = View.load("font")
+LANGUAGE = View.load("language")

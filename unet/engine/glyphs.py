@@ -207,6 +207,19 @@ class Font:
         return Image.eval(canvas, lambda v: 255 - v)
 
 
+class Note(str):
+    """A remark about a request's text: the English words (it is a ``str``), plus its ``kind`` and
+    ``params``, by which the page says it in the visitor's language (``unet.demo.i18n``)."""
+
+    kind: str
+    params: dict
+
+    def __new__(cls, text: str, kind: str = "", params: dict | None = None) -> Note:
+        note = super().__new__(cls, text)
+        note.kind, note.params = kind, dict(params or {})
+        return note
+
+
 def image_to_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
@@ -225,8 +238,12 @@ SKIP_REASONS = {
 
 @dataclass(frozen=True)
 class Skipped:
+    """A character of a request that is not drawn: the reason in English, and its kind (a key of
+    SKIP_REASONS, or "over_limit"), by which messages group and translate it."""
+
     char: str
     reason: str
+    kind: str = ""
 
     def __str__(self) -> str:
         return f"{self.char!r} (U+{ord(self.char):04X}): {self.reason}"
@@ -253,17 +270,17 @@ def split_text(text: str, font: Font, unique: bool = True) -> tuple[list[str], l
         seen.add(ch)
         cat = unicodedata.category(ch)
         if ch.isspace():
-            skipped.append(Skipped(ch, SKIP_REASONS["whitespace"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["whitespace"], "whitespace"))
         elif cat in ("Cc", "Cf", "Cs", "Co", "Cn") and not is_cjk_ideograph(ch):
-            skipped.append(Skipped(ch, SKIP_REASONS["control"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["control"], "control"))
         elif cat == "So" or 0x1F000 <= ord(ch) <= 0x1FAFF or ch in "\ufe0f\u200d":
-            skipped.append(Skipped(ch, SKIP_REASONS["emoji"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["emoji"], "emoji"))
         elif not is_cjk_ideograph(ch):
-            skipped.append(Skipped(ch, SKIP_REASONS["not_cjk"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["not_cjk"], "not_cjk"))
         elif not font.has(ch):
-            skipped.append(Skipped(ch, SKIP_REASONS["not_in_font"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["not_in_font"], "not_in_font"))
         elif not font.draws(ch):
-            skipped.append(Skipped(ch, SKIP_REASONS["blank"]))
+            skipped.append(Skipped(ch, SKIP_REASONS["blank"], "blank"))
         else:
             chars.append(ch)
     return chars, skipped

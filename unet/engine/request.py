@@ -39,20 +39,22 @@ class Request:
         return Request(self.text, self.style, self.blend, self.blend_weight, ())
 
 
-def parse_number(value, what: str, low: float, high: float) -> float:
+def parse_number(value, what: str, low: float, high: float, key: str | None = None) -> float:
     """A finite float in [low, high], from an int or a float only.
 
     A string ("0.5") or a bool is refused rather than converted: a client that sends the wrong type
     has a bug it should hear about, not a guess at what its text meant."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         hint = " (text: send a number instead)" if isinstance(value, str) else ""
-        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}{hint}")
+        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}{hint}",
+                              key=key, value=shown(value))
     try:
         number = float(value)
     except OverflowError:  # a 400-digit integer
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high):
-        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}")
+        raise GenerationError(f"{what} must be a number in [{low:g}, {high:g}], got {shown(value)}",
+                              key=key, value=shown(value))
     return number
 
 
@@ -119,7 +121,7 @@ def make_request(text, style, blend, blend_weight, disabled, styles: Sequence[st
     text = parse_text(text)
     style = parse_style(style if style is not None else styles[0], styles)
     blend = None if blend in (None, "", "(none)") else parse_style(blend, styles)
-    weight = parse_number(blend_weight, "the blend weight", 0, 1)
+    weight = parse_number(blend_weight, "the blend weight", 0, 1, key="error.weight")
     if blend is None or blend == style or weight == 0.0:
         blend, weight = None, 0.0
     if enabled is not None:

@@ -24,7 +24,7 @@ from ..errors import CheckpointError, FontError, GenerationError, shown
 from ..model import UnetGenerator, attention_layers, load_generator
 from ..settings import FORWARD_BATCH, GLYPH_CACHE_ENTRIES, MAX_CHARS, MAX_TEXT
 from .cache import BoundedCache
-from .glyphs import Font, FontSpec, Skipped, split_text
+from .glyphs import Font, FontSpec, Note, Skipped, split_text
 from .hooks import attention_hooks
 from .request import Request, make_request, parse_index, parse_point
 from .runtime import fast_bf16_available
@@ -209,20 +209,21 @@ class Stylizer:
         """Split text into usable characters (at most ``max_chars``), skipped ones and notes."""
         notes = []
         if len(text) > MAX_TEXT:
-            notes.append(f"only the first {MAX_TEXT:,} of {len(text):,} characters of the text were read")
+            notes.append(Note(f"only the first {MAX_TEXT:,} of {len(text):,} characters of the text were read",
+                              "text_cut", {"limit": f"{MAX_TEXT:,}", "length": f"{len(text):,}"}))
             text = text[:MAX_TEXT]
         if not text.strip():
-            raise GenerationError("please type at least one Chinese character")
+            raise GenerationError("please type at least one Chinese character", key="error.empty")
         chars, skipped = split_text(text, self.source_font)
         if len(chars) > self.max_chars:
             over = chars[self.max_chars:]
             chars = chars[: self.max_chars]
-            skipped += [Skipped(c, f"over the limit of {self.max_chars} characters per request")
+            skipped += [Skipped(c, f"over the limit of {self.max_chars} characters per request", "over_limit")
                         for c in over]
-            notes.append(f"{len(over)} character(s) over the limit of {self.max_chars} were skipped")
         if not chars:
             examples = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-            raise GenerationError(f"none of the characters can be drawn: {examples}")
+            raise GenerationError(f"none of the characters can be drawn: {examples}", key="error.nothing_drawable",
+                                  details=examples)
         return chars, skipped, notes
 
     def render_sources(self, chars: Sequence[str]) -> torch.Tensor:
