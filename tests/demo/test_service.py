@@ -116,9 +116,12 @@ def test_speculator_prepares_toggles_only_while_no_visitor_waits(st):
     deadline = time.time() + 30
     while not svc.speculator.idle() and time.time() < deadline:
         time.sleep(0.05)
-    assert svc.speculator.computed == 3
+    others = [s for s in st.styles if s != req.style]
+    assert svc.speculator.computed == 3 + len(others)
     for other in toggle_neighbours(req, LAYERS):
         assert other in svc._generations  # a toggle is now a cache hit
+    for style in others:  # and so is a live change of style
+        assert svc.request("永和九", style, None, 0, LAYERS) in svc._generations
 
 
 def test_session_keeps_keys_not_images(svc):

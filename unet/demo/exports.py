@@ -73,6 +73,16 @@ def preview_text(chars: str) -> str:
     return f"{text}\n{SAMPLE_LATIN}" if text else SAMPLE_LATIN
 
 
+def skipped_groups(skipped) -> list[dict]:
+    """Skipped characters by kind (in the order first met), each with its count and the first
+    characters, for the preview to say once per kind in the page's language."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        groups.setdefault(s.kind or "not_cjk", []).append(s.char)
+    return [{"kind": kind, "count": len(chars), "chars": " ".join(list(dict.fromkeys(chars))[:20])
+             + (" …" if len(set(chars)) > 20 else "")} for kind, chars in groups.items()]
+
+
 class FontExports:
     """Makes fonts for visitors and keeps each until its page has fetched it."""
 
@@ -98,7 +108,8 @@ class FontExports:
         if not isinstance(text, str):
             raise ExportError("the characters must be text")
         if len(text) > MAX_TEXT:
-            raise ExportError(f"that text is too long for one export here (at most {self.max_chars} characters)")
+            raise ExportError(f"that text is too long for one export here (at most {self.max_chars} characters)",
+                              key="font.error.too_many", count=f"{len(text):,}", limit=self.max_chars)
         return plan_export(self.st, text, style, fmt, complete, max_chars=self.max_chars)
 
     def submit(self, visitor: str, plan: ExportPlan) -> Job:
@@ -148,17 +159,20 @@ class FontExports:
         self._fonts.put(token, {"data": data, "filename": filename})
         in_font = set(report.generated) | set(report.kept)
         chars = "".join(c for c in dict.fromkeys(plan.request.text) if c in in_font)  # in the order typed
-        return {"state": "done", "token": token, "family": report.family,
+        return {"state": "done", "token": token, "family": report.family, "family_zh": plan.names.family_zh,
                 "css_family": f"ga-export-{token[:8]}", "chars": chars,
                 "sample": preview_text(chars), "specimen": chars[:2], "filename": filename,
                 "size": len(data), "summary": report.counts(),
+                "counts": {"generated": len(report.generated), "kept": len(report.kept),
+                           "skipped": len(report.skipped), "text": report.text, "vectorizer": report.vectorizer},
+                "skipped_groups": skipped_groups(report.skipped),
                 "skipped": [str(s) for s in report.skipped[:10]], "skipped_count": len(report.skipped)}
 
     def font_data(self, token) -> dict:
         """The page's fetch of a font it was promised (base64), or an error it can show."""
         font = self._fonts.get(token) if isinstance(token, str) else None
         if font is None:
-            return {"error": "this font is no longer kept on the server; please make it again"}
+            return {"error": "this font is no longer kept on the server; please make it again", "gone": True}
         return {"font": base64.b64encode(font["data"]).decode("ascii"), "filename": font["filename"]}
 
 

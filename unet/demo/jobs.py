@@ -124,11 +124,14 @@ class JobQueue:
         with self._cond:
             if visitor in self._by_visitor:
                 self.refused += 1
-                raise JobQueueFull(f"your previous {self.what} is still being made; one at a time")
+                raise JobQueueFull(f"your previous {self.what} is still being made; one at a time",
+                                   key=f"{self.what}.busy.yours")
             if len(self._by_visitor) >= self.max_pending:
                 self.refused += 1
+                retry = self._retry_after_s()
                 raise JobQueueFull(f"busy: {len(self._by_visitor)} {self.what}s are being made or waiting; "
-                                   f"please try again in about {self._retry_after_s()} s")
+                                   f"please try again in about {retry} s", key=f"{self.what}.busy.all",
+                                   count=len(self._by_visitor), seconds=retry)
             job = Job(visitor, work, max(float(size), 1e-3), self.lease_s)
             self._queue.append(job)
             self._by_visitor[visitor] = job

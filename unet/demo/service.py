@@ -436,7 +436,8 @@ def toggle_neighbours(req: Request, layers: Iterable[str]) -> list[Request]:
 
 
 class Speculator:
-    """One daemon thread that computes the toggle combinations of recent requests ahead of time.
+    """One daemon thread that computes the toggle combinations and the other styles of recent
+    requests ahead of time.
 
     It runs a forward pass only while no visitor's generation is running (and checks again before
     each one), newest request first; at most ``max_pending`` requests wait, older ones are dropped.
@@ -456,8 +457,13 @@ class Speculator:
         layers = self.svc.st.layer_names
         if not layers or len(layers) > self.max_layers:
             return  # 2**L forward passes: not worth it beyond a few layers
+        toggles = toggle_neighbours(req, layers)
+        # the same text in the other styles (what a live style change asks for), after one flip
+        styles = [replace(req, style=s, blend=None, blend_weight=0.0) for s in self.svc.st.styles
+                  if s != req.style or req.blend is not None]
+        likely = toggles[:len(layers)] + styles + toggles[len(layers):]
         with self._cond:
-            for nxt in reversed(toggle_neighbours(req, layers)):
+            for nxt in reversed(likely):
                 self._pending.pop(nxt, None)
                 self._pending[nxt] = None  # newest (and most likely) last
             while len(self._pending) > self.max_pending:

@@ -180,9 +180,10 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
     total = len(chars) + len(kept)
     if total == 0:
         examples = "; ".join(str(s) for s in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-        raise ExportError("no characters to export" + (f": {examples}" if examples else ""))
+        raise ExportError("no characters to export" + (f": {examples}" if examples else ""), key="font.error.empty")
     if max_chars is not None and total > max_chars:
-        raise ExportError(f"{total} characters asked for; at most {max_chars} per export here")
+        raise ExportError(f"{total} characters asked for; at most {max_chars} per export here",
+                          key="font.error.too_many", count=total, limit=max_chars)
     style_words = without_reserved(style)
     charset = sorted(set(chars) | set(kept))
     names = FontNames(family=family or family_name(style_words, len(charset)),

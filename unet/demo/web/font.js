@@ -3,13 +3,20 @@
 // same bytes. Runs as gr.HTML's js_on_load: `element`, `props`, `watch` and `server` come from Gradio.
 let wanted = 0, url = null;
 
+function say() {
+  translate(element);
+  const v = props.value, family = element.querySelector(".ga-font-family");
+  if (v && family) family.textContent = lang().startsWith("zh") && v.family_zh ? v.family_zh : v.family;
+}
+
 async function load() {
+  say();
   const v = props.value, mine = ++wanted;
   if (!v || !v.token) return;
   const note = element.querySelector(".ga-font-note");
   const out = await server.font_data(v.token);
   if (mine !== wanted) return;  // a newer font arrived meanwhile
-  if (out.error) { note.textContent = out.error; return; }
+  if (out.error) { note.textContent = out.gone ? t("font.gone") : out.error; return; }
   const bytes = Uint8Array.from(atob(out.font), c => c.charCodeAt(0));
   if (url) URL.revokeObjectURL(url);
   url = URL.createObjectURL(new Blob([bytes], {type: v.filename.endsWith(".otf") ? "font/otf" : "font/ttf"}));
@@ -27,5 +34,6 @@ async function load() {
 }
 
 watch("value", load);
+onLanguage(say);
 load();
 window.glyphFont = element;
