@@ -368,7 +368,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         demo.load(generate_on_page, inputs, outputs, **page)
         # Live: a layer, the style, the blend or its weight redraws at once from the same
         # cache-first path as Generate, the sheet dimmed and marked "updating" meanwhile.
-        for trigger in (layers.input, style.input, blend.input, weight.release):
+        for trigger in (layers.input, style.input, blend.input, weight.input):
             trigger(None, None, None, js=MARK_UPDATING, **{"api_visibility": "private", "queue": False})
             trigger(generate_on_page, inputs, outputs, **live).then(None, None, None, js=UNMARK_UPDATING)
         # The attention panel reads q and k kept from the generation: no forward pass in the usual

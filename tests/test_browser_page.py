@@ -210,3 +210,21 @@ def test_a_phone_sees_the_page_without_sideways_scrolling(browser, url):
     page = visitor(browser, url, locale="zh-CN", width=390, height=844, is_mobile=True, has_touch=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.context.close()
+
+
+def test_a_blend_weight_beyond_1_is_refused_not_taken_as_100_percent(browser, url):
+    page = visitor(browser, url)
+    page.locator("#blend input").click()
+    page.get_by_role("option", name="AR PL UKai").click()
+    page.locator("#status").get_by_text("AR PL UKai 50%").wait_for()
+    before = sheet_src(page)
+    number = page.locator("#weight input[type=number]")
+    number.fill("1.5")
+    number.press("Enter")
+    page.locator("#status").get_by_text("the blend weight must be a number in [0, 1], got 1.5").wait_for()
+    assert sheet_src(page) == before
+    number.fill("0.75")
+    number.press("Enter")
+    wait_painted(page, before)
+    page.locator("#status").get_by_text("AR PL UKai 75%").wait_for()
+    page.context.close()
