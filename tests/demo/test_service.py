@@ -165,9 +165,80 @@ def test_sheet_wraps_long_texts_and_says_which_glyphs_are_unseen(svc):
     img = pixels(sheet["src"])
     L = sheet["layout"]
     n = len(sheet["chars"])
-    assert n > 20 and L["per_row"] == 12 and img.shape[0] == -(-n // 12) * L["block_height"]
-    assert img.shape[1] < 2 * img.shape[0]  # readable, not a thin strip
+    pitch = L["cell"] + L["pad"]
+    assert n > 20 and L["per_row"] == 12 and L["block_height"] == L["rows"] * pitch
+    assert img.shape[:2] == (-(-n // 12) * L["block_height"], 12 * pitch)  # blocks of 12, one under another
     assert sheet["seen"][:3] == [True, True, True] and not any(sheet["seen"][3:])
+
+
+def cell(sheet, j: int, row: int) -> np.ndarray:
+    """Glyph j of a row, cut out of the sheet's PNG by its layout."""
+    img, L = pixels(sheet["src"]), sheet["layout"]
+    block, col = divmod(j, L["per_row"])
+    x = L["label_width"] + col * (L["cell"] + L["pad"])
+    y = block * L["block_height"] + L["header"] + row * (L["cell"] + L["pad"])
+    return img[y:y + L["cell"], x:x + L["cell"]]
+
+
+def test_sheet_png_is_glyphs_only_and_the_words_are_data(svc):
+    """The PNG holds glyph cells and nothing else (no label column, no header: the page writes every
+    word as text, in its language); the rows say what the page needs to label them."""
+    sheet = svc.sheet(svc.request("永和九", "WenKai", None, 0, ["16x16"]))
+    L = sheet["layout"]
+    assert L["label_width"] == 0 and L["header"] == 0
+    assert [r["kind"] for r in sheet["rows"]] == ["source", "generated", "real", "delta"] and L["rows"] == 4
+    assert sheet["rows"][1]["mix"] == [{"style": "WenKai", "weight": 1.0}]
+    assert sheet["rows"][2] == {"kind": "real", "style": "WenKai", "weight": 1.0, "missing": []}
+    assert sheet["rows"][3] == {"kind": "delta", "off": ["8x8"]}
+    img = pixels(sheet["src"])
+    pitch = L["cell"] + L["pad"]
+    assert img.shape[:2] == (4 * pitch, 3 * pitch)
+    for j in range(3):
+        for row in range(4):
+            assert cell(sheet, j, row).min() < 250, (j, row)  # something drawn in every cell
+    # the gaps between cells are blank: no text was drawn anywhere
+    gaps = np.concatenate([img[:, c * pitch + L["cell"]:(c + 1) * pitch].reshape(-1, img.shape[2])
+                           for c in range(3)])
+    assert gaps.min() == 255
+
+
+@pytest.fixture(scope="module")
+def two_fonts(tmp_path_factory):
+    """The tiny model with both of its styles' real fonts installed: WenKai and Smiley Sans (which
+    has no 龘)."""
+    import json
+
+    from ..support import SMILEY_FONT, require_font
+
+    require_font(SMILEY_FONT.file)
+    directory = tiny_checkpoint(tmp_path_factory.mktemp("two"))
+    config = json.loads((directory / "config.json").read_text())
+    config["styles"][1] = {"name": "Smiley", "font": SMILEY_FONT.to_dict()}
+    (directory / "config.json").write_text(json.dumps(config))
+    return DemoService(Stylizer.from_pretrained(directory, "cpu"), speculate=False)
+
+
+def test_a_blend_shows_one_real_row_per_style_with_its_weight(two_fonts):
+    svc = two_fonts
+    sheet = svc.sheet(svc.request("永龘和", "WenKai", "Smiley", 0.3, LAYERS))
+    assert sheet["rows"][1]["mix"] == [{"style": "WenKai", "weight": 0.7}, {"style": "Smiley", "weight": 0.3}]
+    real = [r for r in sheet["rows"] if r["kind"] == "real"]
+    assert real == [{"kind": "real", "style": "WenKai", "weight": 0.7, "missing": []},
+                    {"kind": "real", "style": "Smiley", "weight": 0.3, "missing": [1]}]
+    assert sheet["layout"]["rows"] == 4
+    assert cell(sheet, 0, 3).min() < 128  # Smiley Sans's 永
+    assert cell(sheet, 1, 3).min() == 255  # no 龘 in Smiley Sans: a blank cell the page marks
+    # the heavier style first, whichever of the two was picked as "style"
+    flipped = svc.sheet(svc.request("永龘和", "Smiley", "WenKai", 0.7, LAYERS))
+    assert [(r["style"], r["weight"]) for r in flipped["rows"] if r["kind"] == "real"] == \
+        [("WenKai", 0.7), ("Smiley", 0.3)]
+
+
+def test_a_style_without_its_font_has_no_real_row(svc):
+    sheet = svc.sheet(svc.request("永和", "WenKai", "Nowhere", 0.5, LAYERS))  # Nowhere: not installed
+    assert [(r["kind"], r.get("style")) for r in sheet["rows"]] == [("source", None), ("generated", None),
+                                                                     ("real", "WenKai")]
+    assert sheet["rows"][2]["weight"] == 0.5
 
 
 def test_attention_ticket_is_small_and_gives_the_payload(svc):
@@ -194,3 +265,23 @@ def test_a_long_text_gives_a_small_ticket(svc):
     out = svc.generate(None, text, "WenKai", "(none)", 0, LAYERS)
     assert out.attention["request"][0] == "永和九"
     assert svc.attention_data(out.attention)["char"] == "永"
+
+
+def test_every_word_of_the_sheet_is_in_the_catalog_in_three_languages():
+    """sheet.js and sheet.html name their words by key: each is in web/strings/sheet.json, in English,
+    simplified and traditional Chinese, and no key there is unused."""
+    import json
+    import re
+
+    from unet.demo import i18n
+    from unet.demo.views import WEB
+
+    code = (WEB / "sheet.js").read_text(encoding="utf-8") + (WEB / "sheet.html").read_text(encoding="utf-8")
+    used = set(re.findall(r'(?:\bt\(|data-t=)"(sheet\.[\w.]+)"', code))
+    part = json.loads((WEB / "strings" / "sheet.json").read_text(encoding="utf-8"))
+    assert used == set(part) and all(k.startswith("sheet.") for k in part)
+    catalog = i18n.catalog()
+    for key in part:
+        en, cn, tw = (catalog[key][lang] for lang in i18n.LANGUAGES)
+        assert en and cn and tw and cn != en and tw != en, key
+        assert not re.search(r"[A-Za-z]{2,}", re.sub(r"\{\w+\}", "", cn + tw)), key  # no English in Chinese

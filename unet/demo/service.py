@@ -33,10 +33,10 @@ from ..engine.cache import BoundedCache
 from ..engine.request import WIRE_SHAPE, Request, from_wire, parse_index, parse_point, to_wire
 from ..engine.runtime import release_memory
 from ..engine.stylizer import Generation, Stylizer
-from ..engine.visualize import difference_image, glyph_sheet, png_data_uri
+from ..engine.visualize import difference_image, glyph_cells, png_data_uri
 from ..errors import GenerationError, shown
-from . import i18n
 from ..settings import CACHE_BYTES, CACHE_ENTRIES, GENERATIONS_AT_ONCE, TICKET_TEXT
+from . import i18n
 
 # Who asked for a forward pass, most urgent first: a visitor's event (Generate, a toggle, the panel),
 # then a page's fetch of a generation no longer cached (server functions), then the speculator.
@@ -46,8 +46,6 @@ EXPIRED = "This page has no glyphs on the server (it may have expired): press Ge
 SHEET_CELL = 96  # px of a glyph in the sheet
 STATUS_CHARS = 20  # characters listed in a line of the status before "…"
 SHEET_PER_ROW = 12  # characters per sheet row before it wraps
-SEEN = ("seen", (150, 150, 150))
-UNSEEN = ("unseen", (0, 128, 70))
 
 
 @dataclass(frozen=True)
@@ -259,33 +257,40 @@ class DemoService:
                            for n, c in gen.layers.items()}}
 
     # --- what the page shows -----------------------------------------------------------------
-    def seen_label(self, ch: str) -> str:
-        return "seen in training" if self.st.is_training_char(ch) else "unseen"
-
     def sheet_view(self, gen: Generation) -> dict:
-        """The sheet as the page's viewer takes it: a PNG data URI and where each glyph sits.
+        """The sheet as the page's viewer takes it: the glyphs as one PNG of cells without a word
+        (``glyph_cells``: a grid the page slices, ``layout`` says where each glyph sits), and what
+        the page needs to label them in its own language (``web/sheet.js``): ``rows`` (each a
+        ``kind`` with the style names and weights it shows), ``chars``, ``seen`` (whether training
+        saw each character) and, per real row, ``missing`` (characters its font lacks: blank cells
+        the page marks "not in this font").
 
-        Rows: source, generated, real (where the style's font is installed) and, with a layer
-        switched off, the difference to every layer on (red: ink only with all layers, blue: ink
-        only with the toggles). Encoded once per request (cached), so toggling back costs nothing."""
+        Rows: source, generated, one real row per style of the mix whose font is installed (the
+        heavier first, each with its weight) and, with a layer switched off, the difference to every
+        layer on (red: ink only with all layers, blue: ink only with the toggles). Encoded once per
+        request (cached), so toggling back costs nothing."""
         req = gen.request
         cached = self._views.get(("sheet", req))
         if cached is not None:
             return cached
-        label = gen.style if req.blend is None else "blend"
-        rows = [("source", gen.source), (label, gen.generated)]
-        if any(t is not None for t in gen.target):
-            rows.append((f"real {gen.style}", gen.target))
+        mix = sorted(((s, w) for s, w in gen.weights.items() if w > 0), key=lambda sw: (-sw[1], sw[0] != gen.style))
+        rows = [{"kind": "source"}, {"kind": "generated", "mix": [{"style": s, "weight": round(w, 4)} for s, w in mix]}]
+        glyphs = [gen.source, gen.generated]
+        for style, weight in mix:
+            if self.st.target_font(style) is None:  # not installed here: no row
+                continue
+            real = [self.st.render_target(style, c) for c in gen.chars]
+            rows.append({"kind": "real", "style": style, "weight": round(weight, 4),
+                         "missing": [i for i, g in enumerate(real) if g is None]})
+            glyphs.append(real)
         if req.disabled:
             on = self.result(req.with_layers_on())  # another generation: the reference row
-            rows.append(("Δ all layers on", [difference_image(a, b) for a, b in
-                                              zip(on.generated, gen.generated)]))
-        marks = [UNSEEN if not self.st.is_training_char(c) else SEEN for c in gen.chars]
-        image, layout = glyph_sheet(rows, gen.chars, cell=SHEET_CELL, label_width=150,
-                                    per_row=SHEET_PER_ROW, marks=marks)
+            rows.append({"kind": "delta", "off": list(req.disabled)})
+            glyphs.append([difference_image(a, b) for a, b in zip(on.generated, gen.generated)])
+        image, layout = glyph_cells(glyphs, cell=SHEET_CELL, per_row=SHEET_PER_ROW)
         view = {"src": png_data_uri(image, colours=64), "width": image.width, "height": image.height,
-                "request": to_wire(req, "".join(gen.chars)),
-                "chars": gen.chars, "seen": [self.st.is_training_char(c) for c in gen.chars],
+                "request": to_wire(req, "".join(gen.chars)), "chars": gen.chars,
+                "seen": [self.st.is_training_char(c) for c in gen.chars], "rows": rows,
                 "layout": {"cell": layout.cell, "pad": layout.pad, "label_width": layout.label_width,
                            "header": layout.header, "per_row": layout.per_row,
                            "block_height": layout.block_height, "rows": layout.rows}}

@@ -1,11 +1,14 @@
-"""The page's live views, as ``gr.HTML`` parts: the sheet, the attention panel, the font preview.
+"""The page's live views, as ``gr.HTML`` parts: the sheet, the attention panel, the font preview
+and the language switch.
 
-Each view is three files in ``web/``: ``NAME.html`` (a template that lays out what a response carries,
-see ``DemoService.sheet_view`` and ``DemoService.attention_view``), ``NAME.css`` (after ``common.css``,
-the placeholder and link-buttons every view shares) and ``NAME.js`` (what runs in the page). The
-attention panel's value is only a ticket naming the glyph: ``attention.js`` builds its markup once the
-numbers have arrived. The font preview's value names the font (``FontExports.make``): ``font.js``
-fetches its bytes, links them for download and sets the editable text in the font itself.
+Each view is three files in ``web/``: ``NAME.html`` (a template of what a response carries),
+``NAME.css`` (after ``common.css``, the placeholder and link-buttons every view shares) and
+``NAME.js`` (what runs in the page). The sheet's value is one PNG of glyph cells and what each row
+and column is (``DemoService.sheet_view``): ``sheet.js`` lays them out with their labels as text,
+in the page's language and to the page's width. The attention panel's value is only a ticket naming
+the glyph: ``attention.js`` builds its markup once the numbers have arrived. The font preview's
+value names the font (``FontExports.make``): ``font.js`` fetches its bytes, links them for download
+and sets the editable text in the font itself.
 
 Every view's script starts with ``i18n.js_prelude()``: the page's words in its three languages and
 ``t(key)`` / ``translate(root)`` (``unet.demo.i18n``), so a view speaks the page's language.

@@ -63,10 +63,12 @@ class SheetLayout:
     header: int  # px above each block for the code-point labels
     per_row: int  # characters per block before the sheet wraps
     rows: int  # glyph rows per block (source, generated, ...)
+    gap: int | None = None  # px between blocks; None: 4 pads
 
     @property
     def block_height(self) -> int:
-        return self.header + self.rows * (self.cell + self.pad) + self.pad * 4
+        gap = self.pad * 4 if self.gap is None else self.gap
+        return self.header + self.rows * (self.cell + self.pad) + gap
 
     def cell_origin(self, j: int, row: int) -> tuple[int, int]:
         block, col = divmod(j, self.per_row)
@@ -125,6 +127,34 @@ def glyph_sheet(rows: Sequence[tuple[str, Sequence]], chars: Sequence[str] | Non
             else:
                 resample = Image.Resampling.LANCZOS if im.size[0] > size else Image.Resampling.NEAREST
                 sheet.paste(im.convert("RGB").resize((size, size), resample), (x, y))
+    return sheet, layout
+
+
+def glyph_cells(rows: Sequence[Sequence], cell: int, per_row: int = 12, pad: int = 2,
+                pad_colour: tuple[int, int, int] = (255, 255, 255)) -> tuple[Image.Image, SheetLayout]:
+    """The glyphs of a sheet with no words: a grid the page slices and labels itself (the demo's
+    sheet puts every label, header and legend around it as HTML text, in the page's language).
+
+    ``rows``: one sequence of glyphs per row (source, generated, ...); a glyph may be None (a white
+    cell: the page says why). Long texts wrap into blocks of ``per_row`` characters, one under the
+    other, each holding every row. Every cell is followed by ``pad`` px of ``pad_colour`` on its
+    right and below, so the image is a uniform grid of pitch ``cell + pad`` with no header, label
+    column or gap: glyph j of row i sits at ``layout.cell_origin(j, i)``."""
+    images = [[to_image(g) for g in glyphs] for glyphs in rows]
+    n = max((len(r) for r in images), default=0)
+    per_row = max(1, min(per_row, n or 1))
+    layout = SheetLayout(cell, pad, 0, 0, per_row, len(images), gap=0)
+    blocks = max(1, -(-n // per_row))
+    sheet = Image.new("RGB", (per_row * (cell + pad), blocks * layout.block_height), pad_colour)
+    white = Image.new("RGB", (cell, cell), "white")
+    for i, imgs in enumerate(images):
+        for j in range(n):
+            im = imgs[j] if j < len(imgs) else None
+            if im is None:
+                sheet.paste(white, layout.cell_origin(j, i))
+                continue
+            resample = Image.Resampling.LANCZOS if im.size[0] > cell else Image.Resampling.NEAREST
+            sheet.paste(im.convert("RGB").resize((cell, cell), resample), layout.cell_origin(j, i))
     return sheet, layout
 
 

@@ -1,8 +1,16 @@
-// The attention panel: every layer's map for the point under the mouse, computed here from the
-// layer's q and k (fetched once per glyph), so moving the mouse sends no request at all.
-// Runs as gr.HTML's js_on_load: `element`, `props`, `watch` and `server` come from Gradio. The
-// component's value is a ticket naming the glyph; `server.attention_data(ticket)` returns the numbers.
-const SHOW = 256;  // px of the glyph and of each map on screen
+// The attention panel: every layer's map for the query point, computed here from the layer's q and k
+// (fetched once per glyph), so moving the point sends no request at all.
+// Runs as gr.HTML's js_on_load, after the i18n prelude (t, translate, onLanguage): `element`, `props`,
+// `watch` and `server` come from Gradio. The component's value is a ticket naming the glyph;
+// `server.attention_data(ticket)` returns the numbers.
+//
+// The query point moves with the mouse, a finger or pen dragged over a picture (Pointer Events; the
+// pictures are `touch-action: none`, so the page does not scroll under the finger) and the arrow keys
+// on a focused picture (1 px of the glyph, 8 px with Shift). A click, a tap, Enter or Space pins it
+// (the mouse no longer moves it) and releases it again.
+const SHOW = 256;  // px of each canvas (CSS may draw it smaller on a narrow screen)
+const SLOP = 6;    // CSS px a finger may wander and still make a tap rather than a drag
+const NEAR = 8;    // glyph px: a click this close to the pinned point releases it
 const VIRIDIS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
                  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
 
@@ -17,7 +25,21 @@ function viridis(v) {  // v in [0, 1] -> [r, g, b], linear between 9 stops (as u
   return VIRIDIS[lo].map((c, i) => c * (1 - f) + VIRIDIS[lo + 1][i] * f);
 }
 
-const view = {layers: [], size: 128, ink: null, pinned: null, hover: null, frame: 0, redraws: 0};
+const esc = s => String(s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+                                                      '"': "&quot;", "'": "&#39;"}[c]));
+
+// A translated element: its words now, and data-t/data-p so that translate(element) redoes them.
+function said(tag, key, params, attrs = "") {
+  const p = params ? ` data-p="${esc(JSON.stringify(params))}"` : "";
+  return `<${tag} ${attrs} data-t="${key}"${p}>${esc(t(key, params))}</${tag}>`;
+}
+function label(key, params) {  // a translated aria-label
+  return `data-t="${key}" data-t-attr="aria-label" data-p="${esc(JSON.stringify(params))}"` +
+    ` aria-label="${esc(t(key, params))}"`;
+}
+
+const view = {layers: [], size: 128, ink: null, glyph: null, point: [64, 64], pinned: false,
+              frame: 0, redraws: 0, announce: false};
 
 // softmax over keys of q_i . k_j for the query cell under glyph pixel (x, y): the same cell choice
 // and the same maths as LayerCapture.query_map on the server.
@@ -61,22 +83,38 @@ function paint(canvas, map, r, point) {
   if (point) mark(ctx, point);
 }
 
-function mark(ctx, [x, y]) {
+function mark(ctx, [x, y]) {  // the query point: a red ring with four ticks, on a white halo
   const s = SHOW / view.size, cx = x * s, cy = y * s, rad = 6;
-  ctx.strokeStyle = "rgb(255,40,40)";
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  ctx.arc(cx, cy, rad, 0, 2 * Math.PI);
-  for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
-    ctx.moveTo(cx + dx * rad, cy + dy * rad);
-    ctx.lineTo(cx + dx * 2 * rad, cy + dy * 2 * rad);
-  }
+  const path = () => {
+    ctx.beginPath();
+    ctx.arc(cx, cy, rad, 0, 2 * Math.PI);
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+      ctx.moveTo(cx + dx * rad, cy + dy * rad);
+      ctx.lineTo(cx + dx * 2 * rad, cy + dy * 2 * rad);
+    }
+  };
+  ctx.strokeStyle = "rgba(255,255,255,0.85)";
+  ctx.lineWidth = 4;
+  path();
   ctx.stroke();
+  ctx.strokeStyle = view.pinned ? "rgb(200,0,0)" : "rgb(255,40,40)";
+  ctx.lineWidth = 2;
+  path();
+  ctx.stroke();
+  if (view.pinned) { ctx.fillStyle = "rgb(200,0,0)"; ctx.fillRect(cx - 2, cy - 2, 4, 4); }
+}
+
+const whole = v => v.toFixed(0);
+
+function pointWords() {
+  const [x, y] = view.point;
+  return t(view.pinned ? "attention.point.pinned" : "attention.point",
+           {x: whole(x), y: whole(y), size: view.size});
 }
 
 function redraw() {
   view.frame = 0;
-  const point = view.hover || view.pinned;
+  const point = view.point;
   for (const layer of view.layers) {
     const canvas = element.querySelector(`canvas.ga-query[data-layer="${layer.name}"]`);
     if (canvas) paint(canvas, queryMap(layer, point[0], point[1]), layer.resolution, point);
@@ -85,48 +123,100 @@ function redraw() {
   if (glyph && view.glyph) {
     const ctx = glyph.getContext("2d");
     ctx.drawImage(view.glyph, 0, 0, SHOW, SHOW);
-    mark(ctx, point);
+    if (view.layers.length) mark(ctx, point);
   }
   const where = element.querySelector(".ga-point");
-  if (where) where.textContent = `query (${point[0].toFixed(0)}, ${point[1].toFixed(0)})` +
-    (view.hover ? "" : " · pinned");
+  if (where) where.textContent = pointWords();
+  if (view.announce) {  // said aloud to a screen reader after a key, not on every mouse move
+    const live = element.querySelector(".ga-live");
+    if (live) live.textContent = pointWords();
+    view.announce = false;
+  }
+  const panel = element.querySelector(".ga-panel");
+  if (panel) panel.classList.toggle("ga-is-pinned", view.pinned);
+  element.dataset.point = `${whole(point[0])},${whole(point[1])}`;
+  element.dataset.pinned = view.pinned ? "1" : "0";
   view.redraws += 1;
   element.dataset.redraws = String(view.redraws);
 }
 
-function schedule() {  // at most one redraw per animation frame, however fast the mouse moves
+function schedule() {  // at most one redraw per animation frame, however fast the pointer moves
   if (!view.frame) view.frame = requestAnimationFrame(redraw);
 }
 
-function glyphPoint(event) {  // mouse position over any of the panel's canvases -> glyph pixels
-  const box = event.target.getBoundingClientRect();
-  const f = view.size / box.width;
-  return [Math.min(view.size, Math.max(0, (event.clientX - box.left) * f)),
-          Math.min(view.size, Math.max(0, (event.clientY - box.top) * (view.size / box.height)))];
+function glyphPoint(event, canvas) {  // a pointer over one of the panel's canvases -> glyph pixels
+  const c = canvas || event.target, box = c.getBoundingClientRect();  // the picture: inside the border
+  const x = event.clientX - box.left - c.clientLeft, y = event.clientY - box.top - c.clientTop;
+  return [Math.min(view.size, Math.max(0, x * (view.size / (c.clientWidth || box.width)))),
+          Math.min(view.size, Math.max(0, y * (view.size / (c.clientHeight || box.height))))];
 }
 
 const sign = g => (g >= 0 ? "+" : "") + g.toFixed(3);
 
+function offMarkup(v) {  // every attention layer switched off: say so, and how to switch one on
+  return `${said("p", v.seen ? "attention.title.seen" : "attention.title.unseen", {char: v.char}, 'class="ga-title"')}
+    <div class="ga-off">
+      <canvas class="ga-glyph" width="${SHOW}" height="${SHOW}" role="img"
+        ${label("attention.aria.glyph.off", {char: v.char})}></canvas>
+      <div class="ga-off-words" role="status">
+        ${said("p", "attention.off.all.title", null, 'class="ga-off-title"')}
+        ${said("p", "attention.off.all.body", null, 'class="ga-text"')}
+        ${said("p", "attention.off.all.how", null, 'class="ga-text"')}
+      </div>
+    </div>`;
+}
+
 function markup(v) {  // the panel for one glyph's payload (DemoService.attention_view)
-  const figures = (kind, caption) => v.layers.map(l => `<figure><canvas class="${kind} ga-hover"
-      data-layer="${l.name}" width="${SHOW}" height="${SHOW}"></canvas>
+  const figures = (kind, focusable, aria, caption) => v.layers.map(l => `<figure class="ga-fig">
+      <canvas class="${kind} ga-hover" data-layer="${esc(l.name)}" width="${SHOW}" height="${SHOW}"
+        ${focusable ? 'tabindex="0" role="application"' : 'role="img"'}
+        ${label(aria, {layer: l.name, char: v.char})}></canvas>
       <figcaption>${caption(l)}</figcaption></figure>`).join("");
-  return `<div class="ga-col">
-      <div class="ga-title">${v.char} · ${v.seen ? "seen in training" : "unseen"}</div>
-      <canvas class="ga-glyph ga-hover" width="${SHOW}" height="${SHOW}"></canvas>
-      <div class="ga-point">query</div>
-      <div class="ga-help">Move over any image to move the query point; click to pin it.</div>
-      <table class="ga-table"><tr><th>layer</th><th>map</th><th>γ</th><th>‖γ·attend(x)‖ / ‖x‖</th></tr>
-      ${v.layers.map(l => `<tr><td>${l.name}</td><td>${l.resolution}×${l.resolution}</td>
-        <td>${sign(l.gamma)}</td><td>${l.contribution.toFixed(3)}</td></tr>`).join("")}</table>
-      ${v.off.length ? `<div class="ga-help">Switched off: ${v.off.join(", ")}.</div>` : ""}
-    </div>
-    <div class="ga-col">
-      <div class="ga-title">Where the query point looks, per layer</div>
-      <div class="ga-row">${figures("ga-query", l => `${l.name} · γ=${sign(l.gamma)}`)
-        || '<div class="ga-help">No attention layer is switched on.</div>'}</div>
-      <div class="ga-title">Mean attention each position receives</div>
-      <div class="ga-row">${figures("ga-received", l => `${l.name} · mean received`)}</div>
+  const cell = l => (v.size / l.resolution).toFixed(0);
+  const rows = v.layers.map(l => `<tr><th scope="row">${esc(l.name)}</th>
+      ${said("td", "attention.cell.map", {r: l.resolution, cell: cell(l)})}
+      ${said("td", l.gamma < 0 ? "attention.cell.subtracts" : "attention.cell.adds", {gamma: sign(l.gamma)})}
+      <td>${l.contribution.toFixed(3)}</td></tr>`).join("");
+  const legend = key => `<div>${said("dt", `attention.legend.${key}.term`)}
+      ${said("dd", `attention.legend.${key}`)}</div>`;
+  return `${said("p", v.seen ? "attention.title.seen" : "attention.title.unseen", {char: v.char}, 'class="ga-title"')}
+    <div class="ga-grid">
+      <div class="ga-side">
+        <figure class="ga-fig">
+          <canvas class="ga-glyph ga-hover" width="${SHOW}" height="${SHOW}" tabindex="0"
+            role="application" ${label("attention.aria.glyph", {char: v.char})}></canvas>
+          ${said("figcaption", "attention.glyph.caption")}
+        </figure>
+        <p class="ga-point"></p>
+        <p class="ga-live" role="status" aria-live="polite"></p>
+      </div>
+      <div class="ga-qhead">
+        ${said("h4", "attention.query.title", null, 'class="ga-h"')}
+        ${said("p", "attention.query.legend", null, 'class="ga-text"')}
+      </div>
+      <div class="ga-row ga-qmaps">${figures("ga-query", true, "attention.aria.query",
+        l => `${esc(l.name)} · γ = ${sign(l.gamma)}`)}</div>
+      <div class="ga-help">
+        ${said("p", "attention.help.pointer", null, 'class="ga-text"')}
+        ${said("p", "attention.help.keys", null, 'class="ga-text"')}
+      </div>
+      <div class="ga-rgroup">
+        ${said("h4", "attention.received.title", null, 'class="ga-h"')}
+        ${said("p", "attention.received.legend", null, 'class="ga-text"')}
+        <div class="ga-row ga-rmaps">${figures("ga-received", false, "attention.aria.received",
+          l => esc(l.name))}</div>
+      </div>
+      <div class="ga-layers">
+        ${said("h4", "attention.layers.title", null, 'class="ga-h"')}
+        <div class="ga-scroll"><table class="ga-table">
+          <thead><tr>${said("th", "attention.col.layer", null, 'scope="col"')}
+            ${said("th", "attention.col.map", null, 'scope="col"')}
+            ${said("th", "attention.col.gamma", null, 'scope="col"')}
+            ${said("th", "attention.col.ratio", null, 'scope="col"')}</tr></thead>
+          <tbody>${rows}</tbody></table></div>
+        <dl class="ga-legend">${["map", "gamma", "ratio"].map(legend).join("")}</dl>
+        ${v.off.length ? said("p", "attention.off.some", {names: v.off.join(", ")}, 'class="ga-text ga-off-some"') : ""}
+      </div>
     </div>`;
 }
 
@@ -135,16 +225,20 @@ let wanted = 0;  // the newest ticket: an older answer arriving late is dropped
 async function load() {
   const ticket = props.value, mine = ++wanted;
   view.layers = [];
+  view.glyph = null;
   delete element.dataset.ready;
+  const waiting = element.querySelector(".ga-empty[data-t]");
+  if (waiting && ticket) waiting.dataset.p = JSON.stringify({char: ticket.char ?? ""});
+  translate(element);
   if (!ticket) return;
   const v = await server.attention_data(ticket);
   if (mine !== wanted) return;
   const box = element.querySelector(".ga-att");
-  if (v.error) { box.innerHTML = `<div class="ga-empty">${v.error}</div>`; return; }
-  box.innerHTML = markup(v);
+  if (v.error) { box.innerHTML = `<div class="ga-empty">${esc(v.error)}</div>`; return; }
+  box.innerHTML = `<div class="ga-panel${v.layers.length ? "" : " ga-all-off"}">` +
+    (v.layers.length ? markup(v) : offMarkup(v)) + "</div>";
+  if (v.size !== view.size) view.point = [v.size / 2, v.size / 2];
   view.size = v.size;
-  view.pinned = view.pinned || [v.size / 2, v.size / 2];
-  view.hover = null;
   view.layers = v.layers.map(l => ({...l, q: decode(l.q), k: decode(l.k),
                                     received: decode(l.received)}));
   const glyph = new Image();
@@ -167,25 +261,85 @@ async function load() {
   glyph.src = v.glyph;
 }
 
-element.addEventListener("mousemove", e => {
-  if (!e.target.matches("canvas.ga-hover") || !view.layers.length) return;
-  view.hover = glyphPoint(e);
-  schedule();
+let tapped = -Infinity;  // when a finger last tapped (performance.now())
+const live = e => e.target instanceof Element && e.target.matches("canvas.ga-hover") && view.layers.length;
+const move = p => { view.point = p; schedule(); };
+
+// the mouse (and synthetic MouseEvents, as benchmarks/live_loop.py sends): the point follows it
+// unless it is pinned
+element.addEventListener("mousemove", e => {  // (not the one a browser sends after a tap)
+  if (live(e) && !view.pinned && performance.now() - tapped >= 800) move(glyphPoint(e));
 });
-element.addEventListener("mouseout", e => {
-  if (!e.target.matches("canvas.ga-hover")) return;
-  view.hover = null;
+
+// a click or a tap pins the point there; on the pinned point, it releases it
+function pin(p) {
+  if (view.pinned && Math.hypot(p[0] - view.point[0], p[1] - view.point[1]) <= NEAR) {
+    view.pinned = false;
+  } else {
+    view.point = p;
+    view.pinned = true;
+  }
   schedule();
+}
+
+// a finger or a pen: the point follows a drag (pinned or not) from the canvas it started on; one
+// that lifts where it landed is a tap, taken here rather than from the browser's click, which may
+// never come (a tap that stops what the browser thinks is a fling) or come as a MouseEvent (Safari)
+let drag = null;
+element.addEventListener("pointerdown", e => {
+  if (e.pointerType === "mouse" || !live(e)) return;
+  drag = {id: e.pointerId, canvas: e.target, x: e.clientX, y: e.clientY, moved: false};
+  try { e.target.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
 });
-element.addEventListener("click", e => {
-  if (!e.target.matches("canvas.ga-hover") || !view.layers.length) return;
-  view.pinned = glyphPoint(e);
-  view.hover = null;
+element.addEventListener("pointermove", e => {
+  if (!drag || e.pointerId !== drag.id || !view.layers.length) return;
+  if (!drag.moved && Math.hypot(e.clientX - drag.x, e.clientY - drag.y) < SLOP) return;
+  drag.moved = true;
+  e.preventDefault();
+  move(glyphPoint(e, drag.canvas));
+});
+element.addEventListener("pointerup", e => {
+  if (!drag || e.pointerId !== drag.id) return;
+  if (!drag.moved && view.layers.length) {
+    tapped = performance.now();
+    pin(glyphPoint(e, drag.canvas));
+  }
+  drag = null;
+});
+element.addEventListener("pointercancel", e => { if (drag && e.pointerId === drag.id) drag = null; });
+
+element.addEventListener("click", e => {  // the mouse's; a finger's click was its tap
+  if (!live(e) || e.pointerType === "touch" || e.pointerType === "pen" || performance.now() - tapped < 800) return;
+  pin(glyphPoint(e));
+});
+
+// the keyboard, on a focused picture: arrows move the point 1 px (Shift: 8), Enter or Space pins it
+const ARROWS = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1]};
+element.addEventListener("keydown", e => {
+  if (!live(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (e.key in ARROWS) {
+    const step = e.shiftKey ? 8 : 1, [dx, dy] = ARROWS[e.key], top = view.size - 1;
+    const [x, y] = view.point;
+    view.point = [Math.min(top, Math.max(0, Math.round(x) + dx * step)),
+                  Math.min(top, Math.max(0, Math.round(y) + dy * step))];
+  } else if (e.key === "Enter" || e.key === " ") {
+    if (!e.repeat) view.pinned = !view.pinned;
+  } else {
+    return;
+  }
+  e.preventDefault();  // no page scroll
+  view.announce = true;
   schedule();
 });
 
-// for tests and curious users: the maps the panel would draw for glyph pixel (x, y)
+onLanguage(() => {  // the page's language changed: every word again, in it
+  translate(element);
+  if (view.glyph) redraw();
+});
+
+// for tests and curious users: the maps the panel would draw for glyph pixel (x, y), and the point
 element.glyphMaps = (x, y) => Object.fromEntries(view.layers.map(l => [l.name, Array.from(queryMap(l, x, y))]));
+element.queryPoint = () => ({x: view.point[0], y: view.point[1], pinned: view.pinned});
 window.glyphAttention = element;
 watch("value", load);
 load();
