@@ -134,6 +134,15 @@ def raw(component):
     return component
 
 
+def _english_label(block) -> str:
+    """A component's label in English (labels are catalog keys, ``gr.I18n``), else its kind."""
+    label = getattr(block, "label", None)
+    key = getattr(label, "key", None)
+    if key in i18n.catalog():
+        return i18n.text("en", key, max_chars=MAX_CHARS, max_export=MAX_EXPORT_CHARS)
+    return label if isinstance(label, str) and label else type(block).__name__.lower()
+
+
 class GlyphBlocks(gr.Blocks):
     """``gr.Blocks`` whose answer to an API call with too few values is a short message. Gradio's own
     is a ValueError that quotes every value it got into the log, with a traceback, and reaches the
@@ -142,7 +151,7 @@ class GlyphBlocks(gr.Blocks):
     def validate_inputs(self, block_fn, inputs):
         wanted = [b for b in block_fn.inputs if not getattr(b, "stateful", False)]
         if len(inputs) < len(block_fn.inputs):
-            names = ", ".join(getattr(b, "label", None) or type(b).__name__.lower() for b in wanted)
+            names = ", ".join(_english_label(b) for b in wanted)
             log.info("refused %s: %d values", block_fn.name, len(inputs))
             raise gr.Error(f"{block_fn.name} takes {len(wanted)} values ({names}); got {len(inputs)}",
                            print_exception=False)

@@ -9,8 +9,10 @@ import re
 
 import pytest
 
+from unet.demo import i18n
+
 from .support import running_app
-from .test_browser import CHROMIUM, WAIT_MS, launch, sheet_src, wait_painted
+from .test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, launch, sheet_src, wait_painted
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,6 +70,21 @@ def visitor(browser, url, locale="en-US", width=1280, height=900, **extra):
     return page
 
 
+# each point at a desktop and a phone width, in English and in simplified Chinese
+VIEWS = [pytest.param(locale, width, height, id=f"{locale}-{width}")
+         for locale in ("en-US", "zh-CN") for width, height in ((1280, 900), (390, 844))]
+
+
+def lang_of(locale: str) -> str:
+    return "en" if locale.startswith("en") else locale
+
+
+def shoot(page, name: str) -> None:
+    """A screenshot in tests/artifacts/ (looked at when the test was written)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
+
+
 def status(page) -> str:
     return page.locator("#status").inner_text()
 
@@ -116,31 +133,34 @@ def test_the_language_switch_changes_labels_views_and_messages_and_is_remembered
     page.context.close()
 
 
-def test_a_problem_is_one_line_and_keeps_the_previous_result(browser, url):
-    page = visitor(browser, url)
+@pytest.mark.parametrize("locale,width,height", VIEWS)
+def test_a_problem_is_one_line_and_keeps_the_previous_result(browser, url, locale, width, height):
+    lang = lang_of(locale)
+    page = visitor(browser, url, locale, width, height)
     before, chars = sheet_src(page), page.locator("#char input").input_value()
     page.locator("#text textarea").fill("  ")
     page.locator("#generate").click()
-    page.locator("#status").get_by_text("please type at least one Chinese character").wait_for()
-    assert "previous request" in status(page) and status(page).count("\n") == 0
+    expected = i18n.text(lang, "status.error", message=i18n.text(lang, "error.empty"))
+    page.wait_for_function("want => document.querySelector('#status').innerText.trim() === want", arg=expected)
     page.wait_for_timeout(500)
     assert sheet_src(page) == before and page.locator("#char input").input_value() == chars
     assert page.locator(".toast-body").count() == 0  # no toast saying it again
     assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()  # no red badges
+    shoot(page, f"problem-{locale}-{width}")
     # a mix of problems: one line per kind, with the characters, and no toasts
     page.locator("#text textarea").fill("永abcdefgh😀和")
     page.locator("#generate").click()
     wait_painted(page, before)
     lines = status(page).split("\n")
-    assert lines[1:] == ["⚠ Skipped 8 character(s) that are not Chinese: a b c d e f g h (the model was "
-                         "trained on Chinese characters only).",
-                         "⚠ Skipped 1 emoji or symbol(s): 😀 (the model draws Chinese characters)."], lines
+    assert lines[1:] == ["⚠ " + i18n.text(lang, "status.skip.not_cjk", count=8, chars="a b c d e f g h"),
+                         "⚠ " + i18n.text(lang, "status.skip.emoji", count=1, chars="😀")], lines
     assert page.locator(".toast-body").count() == 0
     page.context.close()
 
 
-def test_style_and_blend_change_live_without_generate(browser, url):
-    page = visitor(browser, url)
+@pytest.mark.parametrize("locale,width,height", VIEWS)
+def test_style_and_blend_change_live_without_generate(browser, url, locale, width, height):
+    page = visitor(browser, url, locale, width, height)
     first = sheet_src(page)
     page.locator("#style input").click()
     page.get_by_role("option", name="Smiley Sans").click()
@@ -152,6 +172,7 @@ def test_style_and_blend_change_live_without_generate(browser, url):
     page.wait_for_function("() => ['Smiley Sans 50%', 'AR PL UKai 50%'].every("
                            "w => document.querySelector('#status').innerText.includes(w))")
     page.wait_for_function("() => !document.querySelector('#sheet').classList.contains('ga-updating')")
+    shoot(page, f"blend-{locale}-{width}")
     page.context.close()
 
 
@@ -178,8 +199,9 @@ def contrast(fg: str, bg: str) -> float:
     return (a + 0.05) / (b + 0.05)
 
 
-def test_one_typeface_visible_focus_and_readable_buttons(browser, url):
-    page = visitor(browser, url)
+@pytest.mark.parametrize("locale,width,height", VIEWS)
+def test_one_typeface_visible_focus_and_readable_buttons(browser, url, locale, width, height):
+    page = visitor(browser, url, locale, width, height)
     for selector in ["#generate", "#component-0 h1, h1", "#text label span, #text span"]:
         fonts = platform_fonts(page, selector)
         assert len(set(fonts)) == 1 and "CJK" in fonts[0], (selector, fonts)  # Latin and CJK, bold too
@@ -194,15 +216,17 @@ def test_one_typeface_visible_focus_and_readable_buttons(browser, url):
     page.context.close()
 
 
-def test_make_font_is_greyed_out_while_it_works(browser, url):
-    page = visitor(browser, url)
-    page.get_by_role("tab", name="Make a font").click()
+@pytest.mark.parametrize("locale,width,height", VIEWS)
+def test_make_font_is_greyed_out_while_it_works(browser, url, locale, width, height):
+    page = visitor(browser, url, locale, width, height)
+    page.get_by_role("tab", name=i18n.text(lang_of(locale), "app.tab.font")).click()
     page.locator("#font-text textarea").fill("永和九年")
     button = page.locator("#make-font")
     button.click()
     page.wait_for_function("() => document.querySelector('#make-font').disabled")
     page.wait_for_function("() => window.glyphFont && window.glyphFont.dataset.fontReady")
     page.wait_for_function("() => !document.querySelector('#make-font').disabled")
+    shoot(page, f"font-{locale}-{width}")
     page.context.close()
 
 

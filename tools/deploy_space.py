@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHECKPOINT = "checkpoints/glyph-attention-3style"
 # What app.py needs at run time, and the Space card's pictures. Everything else stays home.
 SPACE_FILES = ["README.md", "LICENSE", "app.py", "requirements.txt", "packages.txt",
-               "docs/*.png", "assets/fonts/*", "unet/**/*.py", "unet/demo/web/*"]
+               "docs/*.png", "assets/fonts/*", "unet/**/*.py", "unet/demo/web/*", "unet/demo/web/strings/*.json"]
 CHECKPOINT_FILES = ["config.json", "model.safetensors", "training_chars.txt", "heldout_chars.txt",
                     "metrics.json"]
 MODEL_CARD_FILES = ["README.md", "samples_heldout.png", "samples_outside_charset.png", "samples_defects.png"]
