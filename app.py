@@ -170,6 +170,9 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
     the page's words, typeface and colours (``demo.translations``, from ``build_demo``)."""
     return dict(
         i18n=getattr(demo, "translations", None), theme=THEME, css=PAGE_CSS,
+        # no run history: it would keep every sheet (PNG data) in the visitor's browser storage, and
+        # its footer link ("Runs") has no translation
+        run_history=False, footer_links=["api", "gradio", "settings"],
         server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
         max_file_size="1mb", show_error=False,
         # Gradio keeps each session's last inputs and outputs (and a copy of the page's config,

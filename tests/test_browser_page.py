@@ -107,6 +107,7 @@ def test_a_chinese_browser_reads_chinese_everywhere(browser, url):
     page.locator("#make-font").click()
     page.wait_for_function("() => window.glyphFont && window.glyphFont.dataset.fontReady")
     seen["font"] = page.locator("#font-tab").inner_text()
+    seen["page after it all"] = page.locator("body").inner_text()  # the footer included
     assert "生成 2 个" in seen["font"] and "下载" in seen["font"], seen["font"]
     for where, text in seen.items():
         assert english_words(text) == [], (where, english_words(text))
