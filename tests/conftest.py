@@ -47,3 +47,29 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "tiny"
     main(train_args(tiny_dataset, out, "--steps", "2"))
     return out
+
+
+# --- the browser tests' app and chromium (tests/test_browser*.py): one of each per test module ------
+
+@pytest.fixture(scope="module")
+def url():
+    """The real app on a free local port (a module that needs another app defines its own)."""
+    from .support import running_app
+
+    with running_app() as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.live_loop import ARGS, CHROMIUM, MOVE_FOR_A_SECOND, PAINTED, SHEET_SRC
 
-from .support import REPO, running_app
+from .support import REPO
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,35 +31,20 @@ WAIT_MS = 45_000  # generous: two CPU cores shared with other work
 READY = """want => { const a = window.glyphAttention; return a && a.dataset.ready === want; }"""
 
 
-@pytest.fixture(scope="module")
-def url():
-    with running_app() as base:
-        yield base
-
-
 def launch(p):
     return p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
 
 
-def open_page(browser, url):
-    """A page in a context of its own: its own cookies and Gradio session, like another visitor."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+def open_page(browser, url, **context):
+    """A page in a context of its own: its own cookies and Gradio session, like another visitor
+    (``context``: ``browser.new_context`` options, e.g. locale or viewport)."""
+    page = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
     page.set_default_timeout(WAIT_MS)
     # nothing but the app: no web fonts or analytics from the internet
     page.route("**/*", lambda route: route.continue_()
                if route.request.url.startswith(url.rstrip("/")) or route.request.url.startswith("data:")
                else route.abort())
     return page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

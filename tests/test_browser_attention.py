@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from .support import REPO, running_app
-from .test_browser import READY, WAIT_MS, launch
+from .support import REPO
+from .test_browser import READY, open_page
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,29 +27,9 @@ POINT = "() => window.glyphAttention.dataset.point"
 NAMES = re.compile(r"\d+x\d+|\bpx\b|γ|\bShift\b|\bEnter\b")
 
 
-@pytest.fixture(scope="module")
-def url():
-    with running_app() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def visit(browser, url, locale="en", viewport=DESKTOP, touch=False):
     """A new visitor (own context) on the page, once its first glyph's attention panel is drawn."""
-    context = browser.new_context(viewport=viewport, locale=locale, has_touch=touch, is_mobile=touch)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.route("**/*", lambda route: route.continue_()
-               if route.request.url.startswith((url.rstrip("/"), "data:")) else route.abort())
+    page = open_page(browser, url, viewport=viewport, locale=locale, has_touch=touch, is_mobile=touch)
     page.goto(url)
     text = page.locator("#text textarea").input_value()
     page.wait_for_function(READY, arg=f"{text[0]}:{LAYERS}")

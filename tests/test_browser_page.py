@@ -11,8 +11,7 @@ import pytest
 
 from unet.demo import i18n
 
-from .support import running_app
-from .test_browser import ARTIFACTS, CHROMIUM, WAIT_MS, launch, sheet_src, wait_painted
+from .test_browser import ARTIFACTS, CHROMIUM, open_page, sheet_src, wait_painted
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,30 +39,9 @@ def english_words(text: str) -> list[str]:
     return sorted({w for w in re.findall(r"[A-Za-z][A-Za-z0-9ᵀ]+", text) if w not in NAMES})
 
 
-@pytest.fixture(scope="module")
-def url():
-    with running_app() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def visitor(browser, url, locale="en-US", width=1280, height=900, **extra):
     """A new visitor (own context: cookies, storage, Gradio session) with the page generated."""
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, **extra)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.route("**/*", lambda route: route.continue_()
-               if route.request.url.startswith(url.rstrip("/")) or route.request.url.startswith("data:")
-               else route.abort())
+    page = open_page(browser, url, locale=locale, viewport={"width": width, "height": height}, **extra)
     page.goto(url)
     wait_painted(page, None)
     page.locator("#status p").first.wait_for()

@@ -12,8 +12,8 @@ import pytest
 
 from benchmarks.live_loop import PAINTED, SHEET_SRC
 
-from .support import REPO, running_app
-from .test_browser import WAIT_MS, launch
+from .support import REPO
+from .test_browser import WAIT_MS, open_page
 
 pytestmark = [
     pytest.mark.slow,
@@ -69,32 +69,10 @@ MISSING_GLYPHS = """([family, texts]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def url():
-    with running_app() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def open_sheet(browser, url, locale="en", size=DESKTOP):
     """A fresh visitor (own context: cookies, session, language) with the example's sheet painted."""
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale=locale,
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    # nothing but the app: no web fonts or analytics from the internet
-    page.route("**/*", lambda route: route.continue_()
-               if route.request.url.startswith(url.rstrip("/")) or route.request.url.startswith("data:")
-               else route.abort())
+    page = open_page(browser, url, viewport={"width": size[0], "height": size[1]}, locale=locale,
+                     accept_downloads=True)
     page.goto(url)
     page.wait_for_function(PAINTED, arg=None, timeout=WAIT_MS)
     page.wait_for_selector("#sheet .ga-block")
