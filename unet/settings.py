@@ -32,7 +32,7 @@ FETCHES_AT_ONCE = 2  # the page's fetches (server functions) doing work at once 
 FETCHES_WAITING = 8  # ... and waiting (10 s at most); past that a fetch is answered "busy" at once
 FETCHES_PER_VISITOR = 2  # one page's fetches in flight at once
 BODY_LIMIT = 64 * 1024  # bytes of any request body (10,000 CJK characters as JSON escapes: 60 KB)
-UPLOAD_LIMIT = 0  # bytes of an upload; 0: the app takes no uploads and the route is closed
+UPLOAD_LIMIT = 32 * MiB  # bytes of one upload (a font, a ZIP of glyph images, a style file)
 
 # --- font export ----------------------------------------------------------------------------------
 MAX_EXPORT_CHARS = 500  # per export on a shared Space (the command line has no limit)
@@ -42,6 +42,14 @@ EXPORTS_PENDING = 6  # exports running or waiting on the server (one per visitor
 FONT_CACHE_ENTRIES = 64  # fonts the app keeps until their page fetches them (64 exports: > 20 min)
 FONT_CACHE_BYTES = 96 * MiB  # a 500-glyph TTF is ~0.6-1 MB
 PROGRESS_EVERY_S = 1.0  # how often an export's progress reaches the page (and its lease is renewed)
+
+# --- your own style: uploads and fine-tunes --------------------------------------------------------
+MAX_UPLOAD_GLYPHS = 1200  # glyphs read from one upload (a fine-tune uses at most this many)
+MAX_IMAGE_PIXELS = 4096 * 4096  # pixels of one image in a ZIP (decompression bombs stop here)
+MAX_ZIP_ENTRIES = 4000  # members of a ZIP of glyph images
+MAX_ZIP_EXPANDED = 256 * MiB  # bytes a ZIP's members expand to, all together
+MAX_ZIP_MEMBER = 16 * MiB  # bytes one member expands to
+MAX_FONT_FACES = 8  # faces of a collection (TTC) looked at for CJK glyphs; the rest are ignored
 
 
 def font_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:

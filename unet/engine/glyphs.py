@@ -196,15 +196,25 @@ class Font:
             big = Image.frombytes("L", mask.size, bytes(mask)) if mask.size[0] * mask.size[1] else None
         if big is None or big.getbbox() is None:
             raise FontError(f"{self.name} drew nothing for {ch!r} (U+{ord(ch):04X})")
-        ink = big.crop(big.getbbox())  # white ink on black here; inverted below
-        w, h = ink.size
-        box = max(1, round(size * FIT))
-        scale = box / max(w, h)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        ink = ink.resize((nw, nh), Image.Resampling.LANCZOS)
-        canvas = Image.new("L", (size, size), 0)
-        canvas.paste(ink, ((size - nw) // 2, (size - nh) // 2))
-        return Image.eval(canvas, lambda v: 255 - v)
+        return fit_ink(big, size)
+
+
+def fit_ink(ink: Image.Image, size: int = 128) -> Image.Image:
+    """The one normalisation of every glyph (fonts, uploaded images, scans): an "L" image of white
+    ink on black is cropped to its ink box, scaled (aspect kept) so the longer side fills FIT of
+    ``size``, centred, and returned as black ink on a white ``size``² canvas."""
+    box_in = ink.getbbox()
+    if box_in is None:
+        raise ValueError("the image holds no ink")
+    ink = ink.crop(box_in)
+    w, h = ink.size
+    box = max(1, round(size * FIT))
+    scale = box / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    ink = ink.resize((nw, nh), Image.Resampling.LANCZOS)
+    canvas = Image.new("L", (size, size), 0)
+    canvas.paste(ink, ((size - nw) // 2, (size - nh) // 2))
+    return Image.eval(canvas, lambda v: 255 - v)
 
 
 class Note(str):
