@@ -50,6 +50,12 @@ MAX_ZIP_ENTRIES = 4000  # members of a ZIP of glyph images
 MAX_ZIP_EXPANDED = 256 * MiB  # bytes a ZIP's members expand to, all together
 MAX_ZIP_MEMBER = 16 * MiB  # bytes one member expands to
 MAX_FONT_FACES = 8  # faces of a collection (TTC) looked at for CJK glyphs; the rest are ignored
+UPLOADS_HELD_BYTES = 64 * MiB  # uploaded glyphs kept until their visitor teaches a style (~16 MB each at most)
+TUNE_MINUTES = (1, 30)  # the time a visitor may give a fine-tune, in minutes (the page offers 10)
+TUNES_PENDING = 3  # fine-tunes running or waiting on the server (one per visitor, one running at a time)
+OWN_STYLES = 8  # taught styles kept on the server (each holds a copy of the weights, ~55 MB)
+OWN_STYLES_PER_VISITOR = 2
+OWN_STYLE_TTL_S = 3600  # a taught style unused this long is dropped (its page may be long gone)
 
 
 def font_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:

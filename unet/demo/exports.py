@@ -102,24 +102,25 @@ class FontExports:
             raise ExportError(f"unknown preset {shown(key)}; presets: {', '.join(PRESETS)}")
         return PRESETS[key][1]()
 
-    def plan(self, text, style, fmt, complete) -> ExportPlan:
+    def plan(self, text, style, fmt, complete, stylizer: Stylizer | None = None) -> ExportPlan:
         """The export as asked for, checked once (``plan_export``): a bad request fails here, before
-        it waits in line. Only what the app alone limits is checked first."""
+        it waits in line. Only what the app alone limits is checked first. ``stylizer``: the one
+        with the visitor's own styles (``DemoService.stylizer_for``), else the base."""
         if not isinstance(text, str):
             raise ExportError("the characters must be text")
         if len(text) > MAX_TEXT:
             raise ExportError(f"that text is too long for one export here (at most {self.max_chars} characters)",
                               key="font.error.too_many", count=f"{len(text):,}", limit=self.max_chars)
-        return plan_export(self.st, text, style, fmt, complete, max_chars=self.max_chars)
+        return plan_export(stylizer or self.st, text, style, fmt, complete, max_chars=self.max_chars)
 
-    def submit(self, visitor: str, plan: ExportPlan) -> Job:
+    def submit(self, visitor: str, plan: ExportPlan, stylizer: Stylizer | None = None) -> Job:
         """Queue a checked export for ``visitor`` (``JobQueueFull`` when it must wait its turn)."""
 
         def work(ctx: JobContext) -> dict:
             ctx.check()
             with tempfile.TemporaryDirectory(prefix="glyph-font-") as tmp:
                 out = Path(tmp) / f"font.{plan.fmt}"
-                report = write_font(self.st, plan, out, progress=ctx.report)
+                report = write_font(stylizer or self.st, plan, out, progress=ctx.report)
                 return self._keep(plan, report, out.read_bytes())
 
         # a kept glyph (complete mode) is copied, not drawn and traced: ~a tenth of the work
@@ -137,10 +138,11 @@ class FontExports:
         return {"state": "making", "fraction": round(fraction, 3), "message": message,
                 "eta_s": self.jobs.eta_s(job)}
 
-    def make(self, visitor: str, text, style, fmt, complete, progress=None, poll_s: float = 0.1) -> dict:
+    def make(self, visitor: str, text, style, fmt, complete, progress=None, poll_s: float = 0.1,
+             stylizer: Stylizer | None = None) -> dict:
         """Plan, queue and wait for an export in one call (the tests and scripts; the app waits
         asynchronously, ``app.make_font``). ``progress(fraction, message)`` as it goes."""
-        job = self.submit(visitor, self.plan(text, style, fmt, complete))
+        job = self.submit(visitor, self.plan(text, style, fmt, complete, stylizer), stylizer)
         try:
             while not job.done():
                 job.renew()

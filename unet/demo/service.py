@@ -30,13 +30,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..engine.cache import BoundedCache
-from ..engine.request import WIRE_SHAPE, Request, from_wire, parse_index, parse_point, to_wire
+from ..engine.request import WIRE_SHAPE, Request, from_wire, make_request, parse_index, parse_point, to_wire
 from ..engine.runtime import release_memory
 from ..engine.stylizer import Generation, Stylizer
 from ..engine.visualize import difference_image, glyph_cells, png_data_uri
 from ..errors import GenerationError, shown
 from ..settings import CACHE_BYTES, CACHE_ENTRIES, GENERATIONS_AT_ONCE, TICKET_TEXT
 from . import i18n
+from .ownstyles import OwnStyles
 
 # Who asked for a forward pass, most urgent first: a visitor's event (Generate, a toggle, the panel),
 # then a page's fetch of a generation no longer cached (server functions), then the speculator.
@@ -93,8 +94,10 @@ class DemoService:
     ``Generation`` found for it, looked up once per event."""
 
     def __init__(self, stylizer: Stylizer, cache_bytes: int = CACHE_BYTES,
-                 cache_entries: int = CACHE_ENTRIES, speculate: bool = True):
+                 cache_entries: int = CACHE_ENTRIES, speculate: bool = True, own: OwnStyles | None = None):
         self.st = stylizer
+        # visitors' own styles: a request may name only its visitor's (``styles_for``)
+        self.own = own if own is not None else OwnStyles(stylizer)
         self._generations: BoundedCache[Generation] = BoundedCache(cache_entries, cache_bytes,
                                                                    lambda g: g.nbytes)
         # Views are kept as built (dicts that only Gradio reads, and it does not change them).
@@ -113,19 +116,50 @@ class DemoService:
         self.speculator = Speculator(self) if speculate else None
 
     # --- requests and generations ------------------------------------------------------------
-    def request(self, text, style, blend, blend_weight, enabled_layers) -> Request:
+    def styles_for(self, visitor: str | None) -> list[str]:
+        """The styles ``visitor``'s requests may name: the shipped ones, then their own (by key)."""
+        return self.st.styles + self.own.keys_of(visitor)
+
+    def request(self, text, style, blend, blend_weight, enabled_layers, visitor: str | None = None) -> Request:
         """The app's inputs (checkboxes name the layers left on: a list, as the page sends) as a
-        validated ``Request``."""
+        validated ``Request``; ``visitor`` may name their own styles."""
         if not isinstance(enabled_layers, (list, tuple)):
             raise GenerationError(f"attention layers must be a list of the names left on, from "
                                   f"{list(self.st.layer_names)}; got {shown(enabled_layers)}")
-        return self.st.request(text, style, blend=blend, blend_weight=blend_weight,
-                               enabled_layers=enabled_layers)
+        return self._own_checked(make_request(text, style, blend, blend_weight, None, self.styles_for(visitor),
+                                              self.st.layer_names, enabled_layers))
 
-    def from_wire(self, data) -> Request:
+    def from_wire(self, data, visitor: str | None = None) -> Request:
         """A request the page sent back (the sheet's ZIP button, the attention panel's ticket): it
         enters here like any request, so it is checked here."""
-        return from_wire(data, self.st.styles, self.st.layer_names)
+        return self._own_checked(from_wire(data, self.styles_for(visitor), self.st.layer_names))
+
+    def _own_checked(self, req: Request) -> Request:
+        own = {s for s in (req.style, req.blend) if s is not None and s not in self.st.style_specs}
+        if len(own) > 1:
+            raise GenerationError("two of your own styles cannot be blended; blend yours with a shipped style",
+                                  key="error.own_blend")
+        return req
+
+    def stylizer_for(self, style, visitor: str | None) -> Stylizer:
+        """The stylizer for an export in ``style``: that of the visitor's own style it names, else
+        the base (which refuses any other name when the export's request is checked)."""
+        if isinstance(style, str) and style in self.own.keys_of(visitor):
+            own = self.own.get(style)
+            if own is not None:
+                return own.stylizer
+        return self.st
+
+    def stylizer_of(self, req: Request) -> Stylizer:
+        """The stylizer that draws ``req``: the base, or the one of the visitor's style it names."""
+        for name in (req.style, req.blend):
+            if name is not None and name not in self.st.style_specs:
+                style = self.own.get(name)
+                if style is None:
+                    raise GenerationError("this style is no longer kept on the server; teach it again or "
+                                          "upload its style file", key="error.own_gone")
+                return style.stylizer
+        return self.st
 
     def is_cached(self, req: Request) -> bool:
         return req in self._generations
@@ -171,7 +205,7 @@ class DemoService:
 
     def _run(self, req: Request) -> Generation:
         try:
-            return self.st.run(req, capture=True)
+            return self.stylizer_of(req).run(req, capture=True)
         finally:
             release_memory()  # the forward pass's activations and attention maps
 
@@ -187,11 +221,11 @@ class DemoService:
 
     # --- the page's events: each looks its generation up once --------------------------------
     def generate(self, session: Session | None, text, style, blend, blend_weight, enabled_layers,
-                 lang: str = "en") -> Outputs:
+                 lang: str = "en", visitor: str | None = None) -> Outputs:
         """The page's Generate (or a toggle), from what the visitor typed: the sheet, the status (in
         ``lang``) and, where the panel is visible, the attention of the character the session is
         looking at (kept across toggles)."""
-        req = self.request(text, style, blend, blend_weight, enabled_layers)
+        req = self.request(text, style, blend, blend_weight, enabled_layers, visitor)
         gen = self.result(req)
         keep = session is not None and session.req.text == req.text and session.index < len(gen.chars)
         session = Session(req, session.index if keep else 0, session.panel if session else True)
@@ -215,21 +249,21 @@ class DemoService:
         session = replace(session, panel=visible)
         return session, self.ticket(self.result(session.req), session.index) if visible else None
 
-    def glyph_zip(self, data) -> dict:
+    def glyph_zip(self, data, visitor: str | None = None) -> dict:
         """The sheet's ZIP button: ``data`` is a request in ``to_wire``'s shape."""
         try:
-            gen = self.result(self.from_wire(data), priority=FETCH)
+            gen = self.result(self.from_wire(data, visitor), priority=FETCH)
             name = f"glyphs-{''.join(gen.chars[:8])}.zip"
             return {"zip": base64.b64encode(self.zip_bytes(gen)).decode("ascii"), "name": name}
         except GenerationError as e:
             return {"error": str(e)}
 
-    def attention_data(self, ticket) -> dict:
+    def attention_data(self, ticket, visitor: str | None = None) -> dict:
         """The attention panel's server function: ``attention`` for a ticket (or ``{"error": ...}``)."""
         if not isinstance(ticket, dict) or not {"request", "index"} <= ticket.keys():
             return {"error": f"an attention ticket is {{request: {WIRE_SHAPE}, index}}"}
         try:
-            gen = self.result(self.from_wire(ticket["request"]), priority=FETCH)
+            gen = self.result(self.from_wire(ticket["request"], visitor), priority=FETCH)
             return self.attention_view(gen, parse_index(ticket["index"], len(gen.chars)))
         except GenerationError as e:
             return {"error": str(e)}
@@ -273,14 +307,16 @@ class DemoService:
         cached = self._views.get(("sheet", req))
         if cached is not None:
             return cached
+        st = self.stylizer_of(req)
         mix = sorted(((s, w) for s, w in gen.weights.items() if w > 0), key=lambda sw: (-sw[1], sw[0] != gen.style))
-        rows = [{"kind": "source"}, {"kind": "generated", "mix": [{"style": s, "weight": round(w, 4)} for s, w in mix]}]
+        rows = [{"kind": "source"},
+                {"kind": "generated", "mix": [{"style": st.label(s), "weight": round(w, 4)} for s, w in mix]}]
         glyphs = [gen.source, gen.generated]
         for style, weight in mix:
-            if self.st.target_font(style) is None:  # not installed here: no row
+            if not st.has_real(style):  # not installed here: no row
                 continue
-            real = [self.st.render_target(style, c) for c in gen.chars]
-            rows.append({"kind": "real", "style": style, "weight": round(weight, 4),
+            real = [st.render_target(style, c) for c in gen.chars]
+            rows.append({"kind": "real", "style": st.label(style), "weight": round(weight, 4),
                          "missing": [i for i, g in enumerate(real) if g is None]})
             glyphs.append(real)
         if req.disabled:
@@ -300,7 +336,8 @@ class DemoService:
         """The status line in ``lang``: what was drawn, which layers are off, and one line per kind
         of problem with its characters listed ("Skipped 3 characters that are not Chinese: a b c")."""
         unseen = [c for c in gen.chars if not self.st.is_training_char(c)]
-        mix = ", ".join(f"{n} {w:.0%}" for n, w in gen.weights.items() if w > 0)
+        st = self.stylizer_of(gen.request)
+        mix = ", ".join(f"{st.label(n)} {w:.0%}" for n, w in gen.weights.items() if w > 0)
         listed = f" ({''.join(unseen[:STATUS_CHARS])}{'…' if len(unseen) > STATUS_CHARS else ''})" if unseen else ""
         if lang != "en" and listed:
             listed = f"（{listed[2:-1]}）"

@@ -51,6 +51,15 @@ class BoundedCache(Generic[V]):
                 self._bytes -= dropped
         return value
 
+    def pop(self, key: Hashable, default=None):
+        """Remove ``key``; its value, or ``default`` where it was not kept."""
+        with self._lock:
+            item = self._items.pop(key, None)
+            if item is None:
+                return default
+            self._bytes -= item[1]
+            return item[0]
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

@@ -11,14 +11,16 @@ needs no new forward pass (and why a browser can compute it from q and k alone).
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..errors import CheckpointError, FontError, GenerationError, shown
 from ..model import UnetGenerator, attention_layers, load_generator
@@ -99,6 +101,14 @@ class Generation:
         return images + tensors
 
 
+@dataclass(frozen=True)
+class OwnGlyphs:
+    """A visitor's style: its name as shown and their glyphs ((S, S) uint8 by character)."""
+
+    label: str
+    glyphs: dict[str, np.ndarray]
+
+
 class Stylizer:
     """Load a checkpoint and turn text into styled glyphs, with attention capture and layer toggles.
 
@@ -133,6 +143,7 @@ class Stylizer:
         self.training_chars = self._read_chars(config.get("training_chars_file"))
         self.heldout_chars = self._read_chars(config.get("heldout_chars_file"))
         self._target_fonts: dict[str, Font | None] = {}
+        self.own: dict[str, OwnGlyphs] = {}  # styles a visitor taught (``with_style``), by key
         self._lock = threading.Lock()
         # uint8 glyphs, 16 KiB each at 128 px (not 64 KiB as float32): at most 8 MiB each. Rendering
         # a glyph takes ~4 ms against ~100 ms for its forward pass, so a bigger cache buys little.
@@ -147,6 +158,30 @@ class Stylizer:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model, config, directory = load_generator(path_or_repo or DEFAULT_CHECKPOINT, device, revision)
         return cls(model, config, directory, device, **kwargs)
+
+    def with_style(self, key: str, label: str, model: UnetGenerator,
+                   glyphs: Mapping[str, np.ndarray]) -> Stylizer:
+        """This stylizer with one more style, taught by a visitor (``unet.ownstyle``): ``model`` is
+        the base plus that style's row (and its merged deltas), ``key`` what requests name it by,
+        ``label`` what pages show, ``glyphs`` the visitor's own glyphs (the "real" row, and what a
+        complete font keeps). Fonts and caches are shared; the base is not changed."""
+        if model.config.num_styles != len(self.style_specs) + 1:
+            raise ValueError(f"the model has {model.config.num_styles} styles; expected "
+                             f"{len(self.style_specs) + 1}")
+        other = copy.copy(self)
+        other.model = model.to(self.device).eval()
+        other.style_specs = {**self.style_specs, key: None}
+        other.own = {**self.own, key: OwnGlyphs(label, dict(glyphs))}
+        return other
+
+    def label(self, style: str) -> str:
+        """What a page shows for a style: a taught style's name, else the style's own name."""
+        own = self.own.get(style)
+        return own.label if own is not None else style
+
+    def has_real(self, style: str) -> bool:
+        """Whether real glyphs of the style are at hand: its font is installed, or a visitor gave them."""
+        return style in self.own or self.target_font(style) is not None
 
     def _read_chars(self, name: str | None) -> str:
         if not name or not (self.directory / name).is_file():
@@ -184,6 +219,10 @@ class Stylizer:
 
     def render_target(self, style: str, ch: str):
         """The real glyph of ``ch`` in ``style``'s font (cached), or None where the font lacks it."""
+        own = self.own.get(style)
+        if own is not None:
+            glyph = own.glyphs.get(ch)
+            return None if glyph is None else Image.fromarray(np.asarray(glyph, dtype=np.uint8), "L")
         key = (style, ch)
         missing = object()
         img = self._target_cache.get(key, missing)

@@ -34,6 +34,7 @@ from PIL import Image
 
 from ..engine.glyphs import ASSETS, Font, Skipped, split_text
 from ..engine.request import Request, parse_flag
+from ..engine.visualize import tensor_to_image
 from ..errors import ExportError, shown
 from ..settings import EXPORT_BATCH
 from .build import (
@@ -158,7 +159,12 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
     chars, skipped = split_text(req.text, stylizer.source_font)
     skipped = [s for s in skipped if not s.char.isspace()]  # separators, not characters asked for
     kept: list[str] = []
-    if complete:
+    own = getattr(stylizer, "own", {}).get(style)  # a visitor's own style: their glyphs are kept
+    if complete and own is not None:
+        kept = [c for c in chars if c in own.glyphs]
+        kept_set = set(kept)
+        chars = [c for c in chars if c not in kept_set]
+    elif complete:
         target = stylizer.target_font(style)
         if target is None:
             raise ExportError(f"complete mode needs the real {style!r} font installed; it is not")
@@ -184,12 +190,12 @@ def plan_export(stylizer, text: str, style: str | None = None, fmt: str = "ttf",
     if max_chars is not None and total > max_chars:
         raise ExportError(f"{total} characters asked for; at most {max_chars} per export here",
                           key="font.error.too_many", count=total, limit=max_chars)
-    style_words = without_reserved(style)
+    style_words = without_reserved(stylizer.label(style) if own is not None else style)
     charset = sorted(set(chars) | set(kept))
     names = FontNames(family=family or family_name(style_words, len(charset)),
                       family_zh=family or family_name(style_words, len(charset), ("字形注意力", "GA")),
                       description=describe(stylizer, style, chars, kept),
-                      copyright=_copyright(stylizer, style, bool(kept)),
+                      copyright=_copyright(stylizer, style, bool(kept) and own is None),
                       edition=edition(charset))
     names.check()  # fails before minutes of work, not after
     return ExportPlan(req, fmt, vectorizer, names, chars, kept, skipped)
@@ -221,11 +227,14 @@ def edition(charset: Sequence[str], when: float | None = None) -> str:
 
 def describe(stylizer, style: str, generated: Sequence[str], kept: Sequence[str]) -> str:
     model = without_reserved(stylizer.directory.name)
-    text = (f"Machine-generated glyphs: drawn by the Glyph Attention model '{model}' in the style "
-            f"it learned as '{without_reserved(style)}', from the source font "
-            f"{stylizer.source_font.name}, traced and placed by unet.font.")
+    own = getattr(stylizer, "own", {}).get(style)
+    learned = f"a style a person taught it, '{without_reserved(own.label)}'" if own is not None else \
+        f"the style it learned as '{without_reserved(style)}'"
+    text = (f"Machine-generated glyphs: drawn by the Glyph Attention model '{model}' in {learned}, from "
+            f"the source font {stylizer.source_font.name}, traced and placed by unet.font.")
     if kept:
-        text += (f" {len(kept)} glyphs are the original font's own; {len(generated)} are "
+        whose = "traced from the glyphs that person gave" if own is not None else "the original font's own"
+        text += (f" {len(kept)} glyphs are {whose}; {len(generated)} are "
                  f"machine-generated: {''.join(generated)}")
     else:
         text += f" All {len(generated)} Chinese characters are machine-generated."
@@ -466,7 +475,15 @@ def _make_glyphs(stylizer, plan: ExportPlan, progress: Progress | None,
             collect(future)
             if i % 16 == 15:
                 report()
-    if kept:
+    own = getattr(stylizer, "own", {}).get(style)
+    if kept and own is not None:  # the visitor's own glyphs, traced and placed as generated ones
+        sources = stylizer.render_sources(kept)
+        for ch, source in zip(kept, sources):
+            glyph, spent = vectorise(ch, Image.fromarray(own.glyphs[ch], "L"), tensor_to_image(source))
+            by_char[ch] = glyph
+            seconds["trace"] += spent
+            count["kept"] += 1
+    elif kept:
         target = stylizer.target_font(style)
         k = UPM / target.units_per_em
         for ch in kept:

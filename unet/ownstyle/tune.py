@@ -375,3 +375,33 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
     return TunedStyle(model.eval(), k, delta, cfg.train, cfg.lora_rank if cfg.train == "lora" else 0,
                       style_names[start] if start is not None else ("file" if resume else "mean"), list(chars),
                       [chars[i] for i in held_idx], best_metrics, before, step, elapsed(), history)
+
+
+# --- from an upload to training pairs ----------------------------------------------------------------
+
+@dataclass
+class Pairs:
+    """Uploaded glyphs the source font also draws, with its renderings: what ``tune_style`` takes."""
+
+    chars: list[str]
+    source: np.ndarray  # (N, S, S) uint8
+    target: np.ndarray  # (N, S, S) uint8
+    not_in_source: list[str]  # uploaded characters the source font cannot draw (not usable)
+
+
+def source_pairs(source_font, chars: Sequence[str], glyphs: np.ndarray, size: int,
+                 limit: int | None = None) -> Pairs:
+    """Pair each uploaded glyph with the source font's rendering of its character (at most
+    ``limit`` pairs, in the upload's order)."""
+    keep, missing = [], []
+    for i, ch in enumerate(chars):
+        if source_font.draws(ch):
+            keep.append(i)
+        else:
+            missing.append(ch)
+    keep = keep[:limit] if limit else keep
+    use = [chars[i] for i in keep]
+    src = np.stack([np.asarray(source_font.render(c, size), dtype=np.uint8) for c in use]) if use \
+        else np.zeros((0, size, size), np.uint8)
+    tgt = np.asarray(glyphs)[keep] if use else np.zeros((0, size, size), np.uint8)
+    return Pairs(use, src, tgt, missing)

@@ -1,0 +1,1 @@
+"""A visitor's own style: uploaded glyphs, fine-tuning, style files."""
