@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import html
 import inspect
 import logging
 import sys
@@ -20,7 +21,9 @@ from starlette.middleware import Middleware
 from unet.demo import i18n, views
 from unet.demo.exports import PRESETS, FontExports
 from unet.demo.guard import RequestGuard
+from unet.demo.jobs import JobCancelled
 from unet.demo.limits import FetchLimit
+from unet.demo.ownstyles import StyleTuning, progress_html, summary_markdown
 from unet.demo.service import DemoService
 from unet.engine.stylizer import Stylizer
 from unet.errors import UserError
@@ -35,6 +38,7 @@ from unet.settings import (
     PROGRESS_EVERY_S,
     QUEUE_SIZE,
     SESSION_TTL_S,
+    TUNE_MINUTES,
     UPLOAD_LIMIT,
     Settings,
 )
@@ -174,7 +178,7 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         # its footer link ("Runs") has no translation
         run_history=False, footer_links=["api", "gradio", "settings"],
         server_name=settings.server_name or "127.0.0.1", server_port=settings.server_port,
-        max_file_size="1mb", show_error=False,
+        max_file_size=UPLOAD_LIMIT, show_error=False,
         # Gradio keeps each session's last inputs and outputs (and a copy of the page's config,
         # ~80 KiB) in memory, least recently used dropped first; with every body capped, memory is
         # bounded by sessions x BODY_LIMIT
@@ -188,6 +192,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     svc = service or DemoService(Stylizer.from_pretrained(settings.checkpoint, precision=settings.precision))
     st = svc.st
     exports = FontExports(st, niceness=settings.export_niceness)
+    tuning = StyleTuning(svc.own, niceness=settings.export_niceness, threads=settings.threads)
 
     def shown_outputs(out):
         attention = out.attention if out.attention is not None else gr.skip()
@@ -199,7 +204,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     def generate(text, style, blend, weight, layers, session=None, request: gr.Request = None):
         """API (/generate, /toggle): a problem is an error the caller gets."""
         return shown_outputs(svc.generate(session, text, style, blend, weight, layers,
-                                          i18n.language_of(request)))
+                                          i18n.language_of(request), visitor(request)))
 
     @gpu
     def generate_on_page(text, style, blend, weight, layers, session=None, request: gr.Request = None):
@@ -208,7 +213,8 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         (an error would mark each of them, and a toast would say it again)."""
         lang = i18n.language_of(request)
         try:
-            return shown_outputs(svc.generate(session, text, style, blend, weight, layers, lang))
+            return shown_outputs(svc.generate(session, text, style, blend, weight, layers, lang,
+                                              visitor(request)))
         except UserError as e:
             log.info("refused generate: %.200s", e)
             message = say(e, lang)
@@ -225,8 +231,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         thread while it waits, and limited per visitor and in all (``FetchLimit``)."""
         async def call(data, request: gr.Request) -> dict:
             try:
-                async with fetches.slot(await fetch_visitor(request)):
-                    return await anyio.to_thread.run_sync(fn, data)
+                who = await fetch_visitor(request)
+                async with fetches.slot(who):
+                    return await anyio.to_thread.run_sync(fn, data, who)
             except UserError as e:
                 log.info("refused %s: %.200s", fn.__name__, e)
                 return {"error": str(e)}
@@ -251,30 +258,31 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         return show
 
     @fetch
-    def glyph_zip(data) -> dict:
+    def glyph_zip(data, who) -> dict:
         """The sheet's ZIP button (called from the page): built only when asked for."""
-        return svc.glyph_zip(data)
+        return svc.glyph_zip(data, who)
 
     @fetch
-    def attention_data(ticket) -> dict:
+    def attention_data(ticket, who) -> dict:
         """The attention panel's numbers (called from the page, so Gradio keeps no copy per session)."""
-        return svc.attention_data(ticket)
+        return svc.attention_data(ticket, who)
 
     @gpu
     @user_errors
     def query_point(text: str, style: str, blend: str, weight: float, layers: list[str], index: int,
-                    x: float, y: float) -> dict:
+                    x: float, y: float, request: gr.Request = None) -> dict:
         """API: per layer, the attention map (rows of floats) of character ``index`` for the query at
         glyph pixel (x, y), with the layer's resolution, gamma and contribution."""
-        return svc.query_point(svc.request(text, style, blend, weight, layers), index, x, y)
+        return svc.query_point(svc.request(text, style, blend, weight, layers, visitor(request)), index, x, y)
 
     @user_errors
     async def make_font(text, style, fmt, complete, request: gr.Request):
         """Checked at once, then waits for its turn outside Gradio's queue (``FontExports``): the
         preview shows its place in line, then its progress, then the font. Each update renews the
         job's lease: when the page is gone, Gradio stops asking for updates and the job stops."""
-        plan = await asyncio.to_thread(exports.plan, text, style, fmt, complete)
-        job = exports.submit(visitor(request), plan)
+        stylizer = svc.stylizer_for(style, visitor(request))  # the visitor's own style's, or the base
+        plan = await asyncio.to_thread(exports.plan, text, style, fmt, complete, stylizer)
+        job = exports.submit(visitor(request), plan, stylizer)
         finished = asyncio.wrap_future(job.future)
         finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if nobody waits
         try:
@@ -288,25 +296,96 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                 job.cancel()
 
     def visitor_left(request: gr.Request):
-        """The tab was closed: its export (waiting or running) stops."""
+        """The tab was closed: its export and its fine-tune (waiting or running) stop, its upload
+        and its own styles go."""
         exports.cancel_visitor(visitor(request))
+        tuning.drop_visitor(visitor(request))
+
+    def style_lists(who: str, lang: str) -> tuple:
+        """The visitor's style list in the three places a style is chosen (style, blend, font)."""
+        choices = tuning.choices(who, lang)
+        return (gr.update(choices=choices), gr.update(choices=[(words("app.blend.none"), "(none)")] + choices),
+                gr.update(choices=choices))
+
+    async def wait_for(job, show):
+        """Wait for a background job, renewing its lease; yields ``show(status)`` every so often."""
+        finished = asyncio.wrap_future(job.future)
+        finished.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if nobody waits
+        try:
+            while not finished.done():
+                job.renew()
+                update = show()
+                if update is not None:
+                    yield update
+                await asyncio.wait([finished], timeout=PROGRESS_EVERY_S)
+        finally:
+            if not job.done():
+                job.cancel()
+
+    async def read_upload(path, request: gr.Request):
+        """An upload in the "Your own style" tab: read as background work; the page says what was
+        read (a problem is said there too, in the visitor's language). A style file becomes a
+        style at once."""
+        who, lang = visitor(request), i18n.language_of(request)
+        skip = (gr.skip(),) * 4
+        try:
+            job = tuning.submit_read(who, path)
+            async for _ in wait_for(job, lambda: None):
+                pass
+            view, style = job.future.result()
+        except UserError as e:
+            log.info("refused upload: %.200s", e)
+            yield "⚠ " + say(e, lang), *skip
+            return
+        except JobCancelled:
+            return
+        if style is None:
+            yield summary_markdown(view, lang), *skip
+            return
+        yield (summary_markdown(view, lang), *style_lists(who, lang),
+               gr.update(value=str(tuning.style_file(who, style.key)), visible=True))
+
+    async def teach(name, minutes, request: gr.Request):
+        """Teach the uploaded glyphs as a new style: waits for its turn outside Gradio's queue,
+        shows its progress (held-back glyphs redrawn as it learns), then adds the style to this
+        visitor's lists and offers its file. Stop, or closing the page, cancels it."""
+        who, lang = visitor(request), i18n.language_of(request)
+        skip = (gr.skip(),) * 4
+        try:
+            job = tuning.submit(who, name, minutes)
+            async for view in wait_for(job, lambda: progress_html(tuning.status_view(job), lang)):
+                yield view, *skip
+            result = job.future.result()
+        except UserError as e:
+            log.info("refused teach: %.200s", e)
+            yield f'<div class="ga-tune" data-state="refused">⚠ {html.escape(say(e, lang))}</div>', *skip
+            return
+        except JobCancelled:
+            yield (f'<div class="ga-tune" data-state="stopped">{html.escape(i18n.text(lang, "style.progress.stopped"))}'
+                   "</div>", *skip)
+            return
+        yield (progress_html(result, lang), *style_lists(who, lang),
+               gr.update(value=str(tuning.style_file(who, result["key"])), visible=True))
+
+    def stop_teaching(request: gr.Request):
+        tuning.cancel_visitor(visitor(request))
 
     @user_errors
     def fill_preset(key):
         return exports.preset_text(key)
 
     @fetch
-    def font_data(token) -> dict:
+    def font_data(token, who) -> dict:
         """The font preview's fetch of the font just made (called from the page)."""
         return exports.font_data(token)
 
-    # delete_cache: files Gradio writes for the app (none today: uploads are refused) go after an hour
     T = i18n.gradio_i18n  # noqa: N806 - reads as the catalog's word for a key
     words = T(max_chars=MAX_CHARS, max_export=MAX_EXPORT_CHARS,
               extra={"app.metrics": {lang: svc.metrics_markdown(lang) for lang in i18n.LANGUAGES}})
 
-    # delete_cache: files Gradio writes for the app (none today: uploads are refused) go after an hour
-    with GlyphBlocks(title="Glyph Attention · 字形注意力", delete_cache=(3600, 3600)) as demo:
+    # delete_cache: files Gradio keeps for the app (its copies of uploads, which the app deletes as soon
+    # as it has read them, and of style-file downloads) are looked for every 10 minutes and go after an hour
+    with GlyphBlocks(title="Glyph Attention · 字形注意力", delete_cache=(600, 3600)) as demo:
         demo.translations = words  # launch_options hands it to launch()
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
@@ -360,6 +439,25 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                                                server_functions=[font_data], elem_id="font-preview")
             with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
                 gr.Markdown(words("app.about"))
+            with gr.Tab(words("app.tab.own"), elem_id="own-tab") as own_tab:
+                gr.Markdown(words("app.own.intro"))
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        own_file = gr.File(label=words("app.own.file"), type="filepath", elem_id="own-file",
+                                           file_types=[".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2",
+                                                       ".zip", ".safetensors"])
+                        own_summary = gr.Markdown(elem_id="own-summary")
+                        own_name = raw(gr.Textbox(label=words("app.own.name"), value="My style", max_lines=1,
+                                                  elem_id="own-name"))
+                        own_minutes = raw(gr.Slider(*TUNE_MINUTES, value=10, step=1, label=words("app.own.minutes"),
+                                                    elem_id="own-minutes"))
+                        with gr.Row():
+                            own_teach = gr.Button(words("app.own.teach"), variant="primary", elem_id="own-teach")
+                            own_stop = gr.Button(words("app.own.stop"), elem_id="own-stop")
+                    with gr.Column(scale=3):
+                        own_progress = gr.HTML(None, elem_id="own-progress")
+                        own_download = gr.DownloadButton(words("app.own.download"), visible=False,
+                                                         elem_id="own-download")
                 gr.Markdown(words("app.metrics"))
 
         inputs = [text, style, blend, weight, layers, session]
@@ -401,6 +499,17 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
             .then(make_font, [font_text, font_style, font_format, complete], [font_preview],
                   api_name="make_font", concurrency_id="export", concurrency_limit=None, show_progress="hidden") \
             .then(lambda: gr.update(interactive=True), None, font_button, **quick)
+        # Your own style: uploads are read and styles taught in their own lines (StyleTuning), outside
+        # Gradio's queue, like exports; Stop answers at once.
+        style_outputs = [style, blend, font_style, own_download]
+        own_file.upload(read_upload, [own_file], [own_summary, *style_outputs], api_name="upload_glyphs",
+                        concurrency_id="own", concurrency_limit=None, show_progress="hidden")
+        own_teach.click(lambda: gr.update(interactive=False), None, own_teach, trigger_mode="once", **quick) \
+            .then(teach, [own_name, own_minutes], [own_progress, *style_outputs], api_name="teach_style",
+                  concurrency_id="own", concurrency_limit=None, show_progress="hidden") \
+            .then(lambda: gr.update(interactive=True), None, own_teach, **quick)
+        own_stop.click(stop_teaching, None, None, api_name="stop_teaching", **{**quick, "api_visibility": "public"})
+        own_tab.select(panel(False), [session], [attention, session], **panel_group)
         demo.unload(visitor_left)
         preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)

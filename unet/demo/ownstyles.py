@@ -21,9 +21,11 @@ import html
 import io
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -164,14 +166,26 @@ class StyleTuning:
     """Uploads, fine-tunes and style files for the demo's "Your own style" tab."""
 
     def __init__(self, styles: OwnStyles, niceness: int = 10, max_pending: int = TUNES_PENDING,
-                 threads: int = 1):
+                 threads: int = 1, config: TuneConfig = TuneConfig(eval_every_s=15.0)):
         self.styles = styles
+        self.config = config  # how a style is taught; the visitor sets the minutes
         self.st = styles.base
         self.threads = threads
         self._uploads: BoundedCache[HeldUpload] = BoundedCache(64, UPLOADS_HELD_BYTES, lambda u: u.nbytes)
         self._live: dict[int, dict] = {}  # id(job) -> the latest progress view
         self.jobs = JobQueue("style-tune", max_pending=max_pending, niceness=niceness,
                              seconds_per_unit=60.0, what="style")
+        # reading an upload can cost seconds of CPU (a 30,000-glyph WOFF2: ~40 s): heavy work too
+        self.reads = JobQueue("upload-read", max_pending=max_pending + 1, niceness=niceness,
+                              seconds_per_unit=5.0, what="upload")
+        self._files = Path(tempfile.mkdtemp(prefix="glyph-styles-"))  # style files to download
+
+    def submit_read(self, visitor: str, path) -> Job:
+        """Read an upload as background work (``read``); one per visitor, a few in all."""
+        def work(ctx: JobContext):
+            ctx.check()
+            return self.read(visitor, path)
+        return self.reads.submit(visitor, work)
 
     # --- uploads -------------------------------------------------------------------------------
     def read(self, visitor: str, path, lang: str = "en") -> tuple[dict, OwnStyle | None]:
@@ -210,9 +224,12 @@ class StyleTuning:
                 "examples": "".join(loaded.chars[:24]), "style": style.label}, style
 
     def drop_visitor(self, visitor: str) -> None:
-        """The page closed: its fine-tune stops, its upload and its styles go."""
+        """The page closed: its fine-tune stops, its upload, its styles and their files go."""
         self.jobs.cancel_visitor(visitor)
+        self.reads.cancel_visitor(visitor)
         self._uploads.pop(visitor)
+        for style in self.styles.of(visitor):
+            shutil.rmtree(self._files / style.key, ignore_errors=True)
         self.styles.drop_visitor(visitor)
 
     # --- fine-tunes ------------------------------------------------------------------------------
@@ -231,7 +248,7 @@ class StyleTuning:
                             low=low, high=high)
         label = clean_name(name)
         self.styles.check_room(visitor)
-        cfg = TuneConfig(minutes=float(minutes), eval_every_s=15.0)
+        cfg = replace(self.config, minutes=float(minutes))
         live: dict = {"state": "waiting"}
 
         def work(ctx: JobContext) -> dict:
@@ -298,13 +315,17 @@ class StyleTuning:
         mine = i18n.text(lang, "style.mine")
         return [(s, s) for s in self.st.styles] + [(f"{s.label} ({mine})", s.key) for s in self.styles.of(visitor)]
 
-    def style_file(self, visitor: str, key) -> tuple[str, bytes] | None:
-        """The download of one of the visitor's styles: (file name, bytes)."""
+    def style_file(self, visitor: str, key) -> Path | None:
+        """The download of one of the visitor's styles, as a file (one per style, deleted with it)."""
         style = self.styles.get(key) if isinstance(key, str) else None
         if style is None or style.owner != visitor:
             return None
         stem = "".join(c if c.isalnum() else "-" for c in style.label).strip("-") or "style"
-        return f"{stem}.safetensors", style.file
+        path = self._files / style.key / f"{stem}.safetensors"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(style.file)
+        return path
 
 
 def _number(text) -> float | None:

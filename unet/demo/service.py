@@ -126,6 +126,9 @@ class DemoService:
         if not isinstance(enabled_layers, (list, tuple)):
             raise GenerationError(f"attention layers must be a list of the names left on, from "
                                   f"{list(self.st.layer_names)}; got {shown(enabled_layers)}")
+        if self._gone(style, visitor) or self._gone(blend, visitor):
+            raise GenerationError("this style is no longer kept on the server; teach it again or "
+                                  "upload its style file", key="error.own_gone")
         return self._own_checked(make_request(text, style, blend, blend_weight, None, self.styles_for(visitor),
                                               self.st.layer_names, enabled_layers))
 
@@ -133,6 +136,10 @@ class DemoService:
         """A request the page sent back (the sheet's ZIP button, the attention panel's ticket): it
         enters here like any request, so it is checked here."""
         return self._own_checked(from_wire(data, self.styles_for(visitor), self.st.layer_names))
+
+    def _gone(self, style, visitor) -> bool:
+        """A style value of the visitor's that named one of their own styles, now dropped."""
+        return isinstance(style, str) and style.startswith("own-") and style not in self.own.keys_of(visitor)
 
     def _own_checked(self, req: Request) -> Request:
         own = {s for s in (req.style, req.blend) if s is not None and s not in self.st.style_specs}
