@@ -39,7 +39,9 @@ from unet.settings import (
     QUEUE_SIZE,
     SESSION_TTL_S,
     TUNE_MINUTES,
+    UPLOAD_BUDGET,
     UPLOAD_LIMIT,
+    UPLOAD_WINDOW_S,
     Settings,
 )
 from unet.startup import run_cli
@@ -183,7 +185,8 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         # ~80 KiB) in memory, least recently used dropped first; with every body capped, memory is
         # bounded by sessions x BODY_LIMIT
         state_session_capacity=settings.max_sessions,
-        app_kwargs={"middleware": [Middleware(RequestGuard, body_limit=BODY_LIMIT, upload_limit=UPLOAD_LIMIT)]},
+        app_kwargs={"middleware": [Middleware(RequestGuard, body_limit=BODY_LIMIT, upload_limit=UPLOAD_LIMIT,
+                                              upload_budget=UPLOAD_BUDGET, upload_window_s=UPLOAD_WINDOW_S)]},
         share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel
 
 
@@ -383,9 +386,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     words = T(max_chars=MAX_CHARS, max_export=MAX_EXPORT_CHARS,
               extra={"app.metrics": {lang: svc.metrics_markdown(lang) for lang in i18n.LANGUAGES}})
 
-    # delete_cache: files Gradio keeps for the app (its copies of uploads, which the app deletes as soon
-    # as it has read them, and of style-file downloads) are looked for every 10 minutes and go after an hour
-    with GlyphBlocks(title="Glyph Attention · 字形注意力", delete_cache=(600, 3600)) as demo:
+    # delete_cache: files Gradio keeps for the app (uploads, which the app deletes as soon as it has read
+    # them, and copies of style-file downloads) are looked for every 5 minutes and go after 30
+    with GlyphBlocks(title="Glyph Attention · 字形注意力", delete_cache=(300, 1800)) as demo:
         demo.translations = words  # launch_options hands it to launch()
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):

@@ -33,6 +33,8 @@ FETCHES_WAITING = 8  # ... and waiting (10 s at most); past that a fetch is answ
 FETCHES_PER_VISITOR = 2  # one page's fetches in flight at once
 BODY_LIMIT = 64 * 1024  # bytes of any request body (10,000 CJK characters as JSON escapes: 60 KB)
 UPLOAD_LIMIT = 32 * MiB  # bytes of one upload (a font, a ZIP of glyph images, a style file)
+UPLOAD_BUDGET = 320 * MiB  # bytes all uploads together may bring in per UPLOAD_WINDOW_S (then 429):
+UPLOAD_WINDOW_S = 600  # with Gradio's cache clean-up (files go after 30 min), ~1.3 GB of disk at most
 
 # --- font export ----------------------------------------------------------------------------------
 MAX_EXPORT_CHARS = 500  # per export on a shared Space (the command line has no limit)

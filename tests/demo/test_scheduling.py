@@ -176,8 +176,9 @@ async def echo_app(scope, receive, send):
     await send({"type": "http.response.body", "body": str(len(body)).encode()})
 
 
-def call_guard(path: str, chunks: list[bytes], content_length: int | None, body_limit=100, upload_limit=0):
-    guard = RequestGuard(echo_app, body_limit=body_limit, upload_limit=upload_limit)
+def call_guard(path: str, chunks: list[bytes], content_length: int | None, body_limit=100, upload_limit=0,
+               guard: RequestGuard | None = None):
+    guard = guard or RequestGuard(echo_app, body_limit=body_limit, upload_limit=upload_limit)
     headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
     scope = {"type": "http", "path": path, "method": "POST", "headers": headers}
     incoming = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
@@ -215,6 +216,23 @@ def test_guard_closes_the_upload_route_while_uploads_are_off():
     assert status == 403 and reads == 0 and "no uploads" in json.loads(body)["error"]
     assert call_guard("/gradio_api/upload", [b"x" * 50], content_length=50, upload_limit=1000)[0] == 200
     assert call_guard("/gradio_api/upload", [b"x" * 50], content_length=50, upload_limit=10)[0] == 413
+
+
+def test_guard_bounds_upload_bytes_per_window(monkeypatch):
+    """A script's uploads bring in at most the budget per window (disk stays bounded), then 429
+    saying when to come back; the window moves on."""
+    guard = RequestGuard(echo_app, body_limit=100, upload_limit=50, upload_budget=120, upload_window_s=60)
+    clock = [1000.0]
+    monkeypatch.setattr("unet.demo.guard.time.monotonic", lambda: clock[0])
+    assert call_guard("/gradio_api/upload", [b"x" * 50], 50, guard=guard)[0] == 200
+    assert call_guard("/gradio_api/upload", [b"x" * 50], 50, guard=guard)[0] == 200
+    status, body, reads = call_guard("/gradio_api/upload", [b"x" * 50], 50, guard=guard)
+    assert status == 429 and reads == 0 and "try again in 60 s" in json.loads(body)["error"]
+    # a body without a length is counted as it streams in, against what is left (20 bytes)
+    assert call_guard("/gradio_api/upload", [b"x" * 15, b"x" * 15], None, guard=guard)[0] == 413
+    clock[0] += 61
+    assert call_guard("/gradio_api/upload", [b"x" * 50], 50, guard=guard)[0] == 200
+    assert call_guard("/gradio_api/queue/join", [b"x" * 50], 50, guard=guard)[0] == 200  # other routes: no budget
 
 
 def test_a_fetch_that_waits_too_long_is_told_busy():
