@@ -190,12 +190,14 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict:
         share=False)  # explicit: else GRADIO_SHARE=true or a notebook host opens a tunnel
 
 
-def build_demo(service: DemoService | None = None, settings: Settings | None = None) -> gr.Blocks:
+def build_demo(service: DemoService | None = None, settings: Settings | None = None,
+               tuning: StyleTuning | None = None) -> gr.Blocks:
+    """The page. ``service`` and ``tuning`` default to the shipped model's (tests pass their own)."""
     settings = settings or Settings.from_env()
     svc = service or DemoService(Stylizer.from_pretrained(settings.checkpoint, precision=settings.precision))
     st = svc.st
     exports = FontExports(st, niceness=settings.export_niceness)
-    tuning = StyleTuning(svc.own, niceness=settings.export_niceness, threads=settings.threads)
+    tuning = tuning or StyleTuning(svc.own, niceness=settings.export_niceness, threads=settings.threads)
 
     def shown_outputs(out):
         attention = out.attention if out.attention is not None else gr.skip()
@@ -442,6 +444,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                                                server_functions=[font_data], elem_id="font-preview")
             with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
                 gr.Markdown(words("app.about"))
+                gr.Markdown(words("app.metrics"))
             with gr.Tab(words("app.tab.own"), elem_id="own-tab") as own_tab:
                 gr.Markdown(words("app.own.intro"))
                 with gr.Row():
@@ -461,7 +464,6 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                         own_progress = gr.HTML(None, elem_id="own-progress")
                         own_download = gr.DownloadButton(words("app.own.download"), visible=False,
                                                          elem_id="own-download")
-                gr.Markdown(words("app.metrics"))
 
         inputs = [text, style, blend, weight, layers, session]
         outputs = [sheet, status, char, attention, session]

@@ -81,13 +81,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(service=None) -> Iterator[str]:
-    """The real app (shipped checkpoint unless ``service`` is given) served on 127.0.0.1:<free
-    port>, launched as app.py launches it; yields its base URL."""
+def running_app(service=None, tuning=None) -> Iterator[str]:
+    """The real app (shipped checkpoint unless ``service`` is given; ``tuning``: a ``StyleTuning``
+    for it) served on 127.0.0.1:<free port>, launched as app.py launches it; yields its base URL."""
     from app import build_demo, launch_options
     from unet.settings import Settings
 
-    demo = build_demo(service)
+    demo = build_demo(service, tuning=tuning)
     port = free_port()
     options = launch_options(Settings(server_port=port), demo)  # the same guards as ``python app.py``
     demo.launch(**options, prevent_thread_lock=True, quiet=True)
