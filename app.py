@@ -357,6 +357,8 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         who, lang = visitor(request), i18n.language_of(request)
         skip = (gr.skip(),) * 4
         try:
+            if isinstance(name, str) and not name.strip():
+                name = i18n.text(lang, "style.default_name")
             job = tuning.submit(who, name, minutes)
             async for view in wait_for(job, lambda: progress_html(tuning.status_view(job), lang)):
                 yield view, *skip
@@ -442,9 +444,6 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                     with gr.Column(scale=3):
                         font_preview = gr.HTML(None, **views.FONT.html_kwargs(),
                                                server_functions=[font_data], elem_id="font-preview")
-            with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
-                gr.Markdown(words("app.about"))
-                gr.Markdown(words("app.metrics"))
             with gr.Tab(words("app.tab.own"), elem_id="own-tab") as own_tab:
                 gr.Markdown(words("app.own.intro"))
                 with gr.Row():
@@ -453,7 +452,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                                            file_types=[".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2",
                                                        ".zip", ".safetensors"])
                         own_summary = gr.Markdown(elem_id="own-summary")
-                        own_name = raw(gr.Textbox(label=words("app.own.name"), value="My style", max_lines=1,
+                        own_name = raw(gr.Textbox(label=words("app.own.name"), value="", max_lines=1,
                                                   elem_id="own-name"))
                         own_minutes = raw(gr.Slider(*TUNE_MINUTES, value=10, step=1, label=words("app.own.minutes"),
                                                     elem_id="own-minutes"))
@@ -464,6 +463,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                         own_progress = gr.HTML(None, elem_id="own-progress")
                         own_download = gr.DownloadButton(words("app.own.download"), visible=False,
                                                          elem_id="own-download")
+            with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
+                gr.Markdown(words("app.about"))
+                gr.Markdown(words("app.metrics"))
 
         inputs = [text, style, blend, weight, layers, session]
         outputs = [sheet, status, char, attention, session]

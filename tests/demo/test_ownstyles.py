@@ -183,10 +183,12 @@ def test_styles_expire(st):
     from unet.ownstyle.tune import extend_styles
     import torch
 
-    style = own.add("v", "x", extend_styles(st.model, torch.zeros(4)), {}, b"", {})
+    style = own.add("v", "x", extend_styles(st.model, torch.zeros(4)), {}, b"file", {})
+    path = own.file_path(style)
+    assert path.read_bytes() == b"file"
     time.sleep(0.01)
     own.expire()
-    assert own.get(style.key) is None and len(own) == 0
+    assert own.get(style.key) is None and len(own) == 0 and not path.exists()
 
 
 def test_progress_view_draws_held_back_glyphs(tuning, tmp_path):

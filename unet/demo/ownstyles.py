@@ -78,6 +78,7 @@ class OwnStyles:
         self._styles: dict[str, OwnStyle] = {}
         self._lock = threading.Lock()
         self._base_id: str | None = None
+        self.files = Path(tempfile.mkdtemp(prefix="glyph-styles-"))  # style files to download, one folder per style
 
     @property
     def base_id(self) -> str:
@@ -123,18 +124,33 @@ class OwnStyles:
                 style.last_used = time.monotonic()
             return style
 
+    def file_path(self, style: OwnStyle) -> Path:
+        """The style's file on disk (written when first asked for; deleted with the style)."""
+        stem = "".join(c if c.isalnum() else "-" for c in style.label).strip("-") or "style"
+        path = self.files / style.key / f"{stem}.safetensors"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(style.file)
+        return path
+
+    def _drop(self, keys: list[str]) -> int:
+        with self._lock:
+            for k in keys:
+                self._styles.pop(k, None)
+        for k in keys:
+            shutil.rmtree(self.files / k, ignore_errors=True)
+        return len(keys)
+
     def drop_visitor(self, visitor: str) -> int:
         with self._lock:
             gone = [k for k, s in self._styles.items() if s.owner == visitor]
-            for k in gone:
-                del self._styles[k]
-        return len(gone)
+        return self._drop(gone)
 
     def expire(self) -> None:
         now = time.monotonic()
         with self._lock:
-            for k in [k for k, s in self._styles.items() if now - s.last_used > self.ttl_s]:
-                del self._styles[k]
+            gone = [k for k, s in self._styles.items() if now - s.last_used > self.ttl_s]
+        self._drop(gone)
 
     def __len__(self) -> int:
         with self._lock:
@@ -178,7 +194,6 @@ class StyleTuning:
         # reading an upload can cost seconds of CPU (a 30,000-glyph WOFF2: ~40 s): heavy work too
         self.reads = JobQueue("upload-read", max_pending=max_pending + 1, niceness=niceness,
                               seconds_per_unit=5.0, what="upload")
-        self._files = Path(tempfile.mkdtemp(prefix="glyph-styles-"))  # style files to download
 
     def submit_read(self, visitor: str, path) -> Job:
         """Read an upload as background work (``read``); one per visitor, a few in all."""
@@ -228,8 +243,6 @@ class StyleTuning:
         self.jobs.cancel_visitor(visitor)
         self.reads.cancel_visitor(visitor)
         self._uploads.pop(visitor)
-        for style in self.styles.of(visitor):
-            shutil.rmtree(self._files / style.key, ignore_errors=True)
         self.styles.drop_visitor(visitor)
 
     # --- fine-tunes ------------------------------------------------------------------------------
@@ -320,12 +333,7 @@ class StyleTuning:
         style = self.styles.get(key) if isinstance(key, str) else None
         if style is None or style.owner != visitor:
             return None
-        stem = "".join(c if c.isalnum() else "-" for c in style.label).strip("-") or "style"
-        path = self._files / style.key / f"{stem}.safetensors"
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(style.file)
-        return path
+        return self.styles.file_path(style)
 
 
 def _number(text) -> float | None:

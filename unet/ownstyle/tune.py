@@ -63,6 +63,7 @@ class TuneConfig:
     augment: bool = False
     eval_every_s: float = 30.0
     seed: int = 0
+    device: str = "cpu"  # "cuda" where there is a GPU (a Space's @spaces.GPU call)
 
     def __post_init__(self):
         if self.train not in TRAIN_MODES:
@@ -209,7 +210,9 @@ def jitter(src: torch.Tensor, tgt: torch.Tensor, gen: torch.Generator) -> tuple[
 def draw(model: UnetGenerator, src: torch.Tensor, style: int, batch: int = 16) -> np.ndarray:
     """(N, 1, S, S) in [-1, 1] -> (N, S, S) in [0, 1], as inference draws them."""
     model.eval()
-    outs = [model(src[i:i + batch], torch.full((len(src[i:i + batch]),), style, dtype=torch.long))
+    device = next(model.parameters()).device
+    outs = [model(src[i:i + batch].to(device), torch.full((len(src[i:i + batch]),), style, dtype=torch.long,
+                                                          device=device)).float().cpu()
             for i in range(0, len(src), batch)]
     return ((torch.cat(outs).clamp(-1, 1) + 1) / 2).squeeze(1).numpy()
 
@@ -309,7 +312,8 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
         start = nearest_style(base, src[train_idx], tgt[train_idx]) if cfg.init == "nearest" else None
         row = rows[start] if start is not None else rows.mean(0)
         before = glyph_metrics(draw(base, held_src, start), held_real) if start is not None else {}
-    model = extend_styles(base, row)
+    device = torch.device(cfg.device)
+    model = extend_styles(base, row).to(device)
     k = model.config.num_styles - 1
     opt = torch.optim.Adam(trainable(model, cfg, resume), betas=(0.5, 0.999))
     step_fn = TrainStep(model, None, opt, None, LossWeights(gan=0.0, category=0.0, const=0.0,
@@ -328,7 +332,7 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
     best_ssim, best_state, best_metrics = -1.0, snapshot(), {}
     history: list[Progress] = []
     step, loss, last_eval = 0, float("nan"), 0.0
-    style = torch.full((cfg.batch_size,), k, dtype=torch.long)
+    style = torch.full((cfg.batch_size,), k, dtype=torch.long, device=device)
     order: list[int] = []
     paused = 0.0  # seconds spent scoring and reporting
 
@@ -362,12 +366,14 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
         s, t = src[batch], tgt[batch]
         if cfg.augment:
             s, t = jitter(s, t, gen)
+        s, t = s.to(device), t.to(device)
         loss = float(step_fn(s, t, style[:len(batch)])["l1"])
         step += 1
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name in best_state:
                 p.copy_(best_state[name])
+    model = model.cpu()
     delta = changed_tensors(model, base, cfg)
     merge_lora(model)
     for p in model.parameters():
