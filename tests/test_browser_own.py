@@ -6,7 +6,9 @@ shipped model; teaching stops after a few steps so the test takes about a minute
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 WAIT_TEACH_MS = 240_000
+APP = {}  # the app's StyleTuning, for the file-route checks
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,7 @@ def url():
 
     svc = DemoService(Stylizer.from_pretrained(device="cpu"))
     tuning = StyleTuning(svc.own, niceness=0, config=TuneConfig(steps=4, eval_every_s=1.0))
+    APP["tuning"] = tuning
     with running_app(svc, tuning) as base:
         yield base
 
@@ -110,6 +114,16 @@ def test_a_visitor_teaches_their_style_and_only_they_see_it(browser, url, glyphs
     other.reload()
     wait_painted(other, None)
     assert not any("我的字" in name for name in style_options(other))
+    # nor do Gradio's file routes serve the style's file, its folder or the upload to anyone
+    import requests
+
+    styles = APP["tuning"].styles
+    (mine,) = [s for s in styles._styles.values() if s.label == "我的字"]
+    for path in (styles.file_path(mine), styles.files, styles.files / mine.key):
+        reply = requests.get(f"{url}gradio_api/file={path}", timeout=10)
+        assert reply.status_code in (403, 404), (path, reply.status_code)
+    assert not any(p.suffix == ".zip" for p in Path(tempfile.gettempdir()).rglob("我的字.zip")
+                   if "pytest" not in str(p))  # the upload was deleted once read
 
 
 def test_a_bad_upload_is_one_message_in_the_page_language(browser, url, tmp_path):

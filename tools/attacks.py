@@ -52,8 +52,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from unet.settings import EXPORTS_PENDING  # exports running or waiting on the server (this checkout's)
-from unet.settings import UPLOAD_BUDGET
+from unet.settings import (
+    EXPORTS_PENDING,  # exports running or waiting on the server (this checkout's)
+    UPLOAD_BUDGET,
+)
 
 from .appclient import GENERIC, looks_like_traceback
 from .stress_load import dir_usage, rss_bytes

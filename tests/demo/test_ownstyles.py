@@ -180,8 +180,9 @@ def test_bad_minutes_and_names(tuning, tmp_path):
 
 def test_styles_expire(st):
     own = OwnStyles(st, ttl_s=0.0)
-    from unet.ownstyle.tune import extend_styles
     import torch
+
+    from unet.ownstyle.tune import extend_styles
 
     style = own.add("v", "x", extend_styles(st.model, torch.zeros(4)), {}, b"file", {})
     path = own.file_path(style)

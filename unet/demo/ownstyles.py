@@ -35,7 +35,15 @@ from ..engine.cache import BoundedCache
 from ..engine.stylizer import Stylizer
 from ..errors import UserError
 from ..ownstyle.stylefile import StyleFile, base_fingerprint, clean_name, load_style, style_bytes
-from ..ownstyle.tune import MIN_GLYPHS, Cancelled, Progress, TuneConfig, source_pairs, split_holdout, tune_style
+from ..ownstyle.tune import (
+    MIN_GLYPHS,
+    Cancelled,
+    Progress,
+    TuneConfig,
+    source_pairs,
+    split_holdout,
+    tune_style,
+)
 from ..ownstyle.upload import read_glyphs
 from ..settings import (
     OWN_STYLE_TTL_S,
