@@ -27,6 +27,7 @@ from unet.demo.ownstyles import StyleTuning, progress_html, summary_markdown
 from unet.demo.service import DemoService
 from unet.engine.stylizer import Stylizer
 from unet.errors import UserError
+from unet.ownstyle.tune import TuneConfig
 from unet.settings import (
     BODY_LIMIT,
     FETCHES_AT_ONCE,
@@ -197,7 +198,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     svc = service or DemoService(Stylizer.from_pretrained(settings.checkpoint, precision=settings.precision))
     st = svc.st
     exports = FontExports(st, niceness=settings.export_niceness)
-    tuning = tuning or StyleTuning(svc.own, niceness=settings.export_niceness, threads=settings.threads)
+    # a fine-tune runs where the model does: on a GPU machine there (not on ZeroGPU: see README)
+    tuning = tuning or StyleTuning(svc.own, niceness=settings.export_niceness, threads=settings.threads,
+                                   config=TuneConfig(eval_every_s=15.0, device=str(st.device)))
 
     def shown_outputs(out):
         attention = out.attention if out.attention is not None else gr.skip()

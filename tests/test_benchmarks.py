@@ -121,3 +121,22 @@ def test_the_runtime_package_imports_neither_benchmarks_nor_tools():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             assert not any(n.split(".")[0] in ("benchmarks", "tools") for n in names), (path, names)
+
+
+def test_own_style_table_reads_runs_and_baselines(tmp_path, capsys):
+    """``python -m benchmarks.own_style table``: one row per baseline and per run, with the gain
+    over the identity baseline and the SSIM curve over minutes."""
+    import json
+    from argparse import Namespace
+
+    from benchmarks import own_style
+
+    (tmp_path / "round-baselines.json").write_text(json.dumps(
+        {"identity": {"ssim": 0.5, "dithered": 0.0}, "LXGW WenKai": {"ssim": 0.42, "dithered": 0.01}}))
+    (tmp_path / "round-lora-300.json").write_text(json.dumps(
+        {"variant": "lora", "glyphs": 300, "steps": 339, "test": {"ssim": 0.62, "dithered": 0.0},
+         "curve": [{"minutes": 1, "ssim": 0.56}, {"minutes": 10, "ssim": 0.62}]}))
+    own_style.table(Namespace(out=str(tmp_path)))
+    rows = capsys.readouterr().out.splitlines()
+    assert "| round | identity (no training) | – | – | 0.500 | +0.000 | 0.0% | |" in rows
+    assert "| round | lora | 300 | 339 | 0.620 | +0.120 | 0.0% | 0.560 / 0.620 |" in rows
