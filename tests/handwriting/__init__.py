@@ -1,0 +1,1 @@
+"""Tests of unet.handwriting: the template and the reader of its photos."""
