@@ -23,7 +23,7 @@ from unet.demo.exports import PRESETS, FontExports
 from unet.demo.guard import RequestGuard
 from unet.demo.jobs import JobCancelled
 from unet.demo.limits import FetchLimit
-from unet.demo.ownstyles import StyleTuning, progress_html, summary_markdown
+from unet.demo.ownstyles import StyleTuning, progress_html, review_choices, review_html, summary_markdown
 from unet.demo.service import DemoService
 from unet.engine.stylizer import Stylizer
 from unet.errors import UserError
@@ -380,6 +380,41 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
     def stop_teaching(request: gr.Request):
         tuning.cancel_visitor(visitor(request))
 
+    async def background(job):
+        """The result of a short background job (reading photos, making a template)."""
+        async for _ in wait_for(job, lambda: None):
+            pass
+        return job.future.result()
+
+    async def make_template(text, request: gr.Request):
+        """The printable template for the characters typed (or the default 300)."""
+        lang = i18n.language_of(request)
+        try:
+            path = await background(tuning.submit_template(visitor(request), text))
+        except UserError as e:
+            return gr.skip(), "⚠ " + say(e, lang)
+        return gr.update(value=str(path), visible=True), ""
+
+    async def read_photos(paths, request: gr.Request):
+        """Photos of filled pages: read as background work, then the glyphs to review."""
+        who, lang = visitor(request), i18n.language_of(request)
+        try:
+            scan = await background(tuning.submit_read(who, paths, scan=True))
+        except UserError as e:
+            return "⚠ " + html.escape(say(e, lang)), gr.skip(), gr.skip()
+        except JobCancelled:
+            return gr.skip(), gr.skip(), gr.skip()
+        choices, ticked = review_choices(scan, lang)
+        return review_html(scan, lang), gr.update(choices=choices, value=ticked), ""
+
+    def use_scan(chars, request: gr.Request):
+        """The ticked glyphs become this visitor's upload: then Teach the style."""
+        lang = i18n.language_of(request)
+        try:
+            return summary_markdown(tuning.use_scan(visitor(request), chars), lang)
+        except UserError as e:
+            return "⚠ " + say(e, lang)
+
     @user_errors
     def fill_preset(key):
         return exports.preset_text(key)
@@ -466,6 +501,20 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                         own_progress = gr.HTML(None, elem_id="own-progress")
                         own_download = gr.DownloadButton(words("app.own.download"), visible=False,
                                                          elem_id="own-download")
+                with gr.Accordion(words("app.hw.title"), open=False, elem_id="hw"):
+                    gr.Markdown(words("app.hw.intro"))
+                    with gr.Row():
+                        with gr.Column(scale=2):
+                            hw_text = raw(gr.Textbox(label=words("app.hw.chars"), lines=2, elem_id="hw-chars"))
+                            hw_make = gr.Button(words("app.hw.make"), elem_id="hw-make")
+                            hw_pdf = gr.DownloadButton(words("app.hw.download"), visible=False, elem_id="hw-pdf")
+                            hw_note = gr.Markdown(elem_id="hw-note")
+                        with gr.Column(scale=3):
+                            hw_photos = gr.File(label=words("app.hw.photos"), file_count="multiple", type="filepath",
+                                                file_types=["image"], elem_id="hw-photos")
+                    hw_review = gr.HTML(None, elem_id="hw-review")
+                    hw_keep = raw(gr.CheckboxGroup([], label=words("app.hw.keep"), elem_id="hw-keep"))
+                    hw_use = gr.Button(words("app.hw.use"), variant="primary", elem_id="hw-use")
             with gr.Tab(words("app.tab.about"), elem_id="about-tab") as about_tab:
                 gr.Markdown(words("app.about"))
                 gr.Markdown(words("app.metrics"))
@@ -520,6 +569,12 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
             .then(lambda: gr.update(interactive=True), None, own_teach, **quick)
         own_stop.click(stop_teaching, None, None, api_name="stop_teaching", **{**quick, "api_visibility": "public"})
         own_tab.select(panel(False), [session], [attention, session], **panel_group)
+        hw_make.click(make_template, [hw_text], [hw_pdf, hw_note], api_name="handwriting_template",
+                      concurrency_id="own", concurrency_limit=None)
+        hw_photos.upload(read_photos, [hw_photos], [hw_review, hw_keep, hw_note], api_name="read_handwriting",
+                         concurrency_id="own", concurrency_limit=None, show_progress="hidden")
+        hw_use.click(use_scan, [hw_keep], [own_summary], api_name="use_handwriting",
+                     concurrency_id="own", concurrency_limit=None)
         demo.unload(visitor_left)
         preset.input(fill_preset, [preset], [font_text], api_visibility="private")
         gr.api(query_point, api_name="query_point", concurrency_id="panel", concurrency_limit=2)

@@ -4,6 +4,7 @@ visitors, exports, style files, clean-up. A tiny 64 px model keeps it to seconds
 from __future__ import annotations
 
 import io
+from pathlib import Path
 import time
 import zipfile
 
@@ -217,3 +218,73 @@ def test_nothing_is_shared_between_sessions_by_cache(svc, tuning, tmp_path):
     gb = svc.generate(None, "永", b, None, 0, ["16x16", "8x8"], visitor="k").session.req
     assert ga != gb
     assert np.asarray(svc.result(ga).generated[0]).shape == (64, 64)
+
+
+# --- handwriting: template, photos, review, use -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def handwritten(tmp_path_factory):
+    """Photos of the two filled pages of tests/handwriting (a blank box, two characters, one cut off)."""
+    from ..handwriting.test_reader import CHARS as HW_CHARS
+    from ..handwriting.test_reader import fill, photograph
+    from ..support import require_font
+
+    pages, _ = fill(HW_CHARS, require_font("LXGWWenKai-Regular.ttf"), seed=1, special=True)
+    folder = tmp_path_factory.mktemp("photos")
+    paths = []
+    for i, (page, size) in enumerate(zip(pages, (1600, 2400))):
+        path = folder / f"page{i + 1}.jpg"
+        path.write_bytes(photograph(page, size, seed=20 + i, angle=5.0 - 8 * i))
+        paths.append(path)
+    return HW_CHARS, paths
+
+
+def copies(paths, tmp_path):
+    """The app deletes what it read: give it copies."""
+    out = []
+    for p in paths:
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+        out.append(str(tmp_path / p.name))
+    return out
+
+
+def test_handwriting_pages_are_read_reviewed_and_used(tuning, handwritten, tmp_path):
+    from unet.demo.ownstyles import review_choices, review_html
+
+    chars, photos = handwritten
+    scan = wait(tuning.submit_read("hw", copies(photos[:1], tmp_path), scan=True), 60)
+    assert sorted(scan["pages"]) == [1] and scan["total"] == 2
+    assert "⚠" in review_html(scan, "en") and "2" in review_html(scan, "en")  # page 2 missing
+    sent = copies(photos[1:], tmp_path)
+    scan = wait(tuning.submit_read("hw", sent, scan=True), 60)  # the next page joins
+    assert sorted(scan["pages"]) == [1, 2] and not any(Path(p).exists() for p in sent)  # deleted once read
+    choices, ticked = review_choices(scan, "zh-CN")
+    doubtful = [label for label, _ in choices if "（" in label or "(" in label]
+    assert doubtful and len(ticked) == len(choices) - len(doubtful)  # flagged boxes start unticked
+    page = review_html(scan, "zh-CN")
+    assert page.count("<figure") == len(chars) and "空白" in page and "<script" not in page
+    # unticking is honoured, and the glyphs become the upload the style is taught from
+    keep = ticked[:-3]
+    view = tuning.use_scan("hw", keep)
+    assert view["usable"] == len(keep) and view["enough"]
+    result = wait(tuning.submit("hw", "手写", 10))
+    assert result["glyphs"] == len(keep)
+
+
+def test_handwriting_failures_are_messages(tuning, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (1200, 1600), 255).save(blank)
+    with pytest.raises(UserError) as e:
+        wait(tuning.submit_read("hw2", [str(blank)], scan=True))
+    assert e.value.key == "scan.no_markers"
+    with pytest.raises(UserError, match="first"):
+        tuning.use_scan("hw2", ["永"])
+    with pytest.raises(UserError) as e:
+        tuning.template_pdf("abc")
+    assert e.value.key == "template.not_cjk"
+
+
+def test_templates_are_made_once_per_list(tuning):
+    a = tuning.template_pdf("永和九年")
+    assert a.read_bytes()[:5] == b"%PDF-" and tuning.template_pdf("永和九年") == a
+    assert tuning.template_pdf("歲在癸丑") != a

@@ -57,6 +57,8 @@ from . import i18n
 from .jobs import Job, JobCancelled, JobContext, JobQueue
 
 SAMPLE_CELL = 64  # px of a held-back glyph in the progress view
+MAX_SCAN_PHOTOS = 12  # photos read at once (a template of 300 characters has 7 pages)
+TEMPLATES_KEPT = 16  # template PDFs kept to download (one per character list)
 
 
 class StyleRoomError(UserError):
@@ -196,6 +198,9 @@ class StyleTuning:
         self.st = styles.base
         self.threads = threads
         self._uploads: BoundedCache[HeldUpload] = BoundedCache(64, UPLOADS_HELD_BYTES, lambda u: u.nbytes)
+        # pages of a handwriting template read so far, per visitor (16 KB per box)
+        self._scans: BoundedCache[dict] = BoundedCache(32, UPLOADS_HELD_BYTES,
+                                                       lambda s: sum(16_500 * len(p.boxes) for p in s["pages"].values()))
         self._live: dict[int, dict] = {}  # id(job) -> the latest progress view
         self.jobs = JobQueue("style-tune", max_pending=max_pending, niceness=niceness,
                              seconds_per_unit=60.0, what="style")
@@ -203,11 +208,12 @@ class StyleTuning:
         self.reads = JobQueue("upload-read", max_pending=max_pending + 1, niceness=niceness,
                               seconds_per_unit=5.0, what="upload")
 
-    def submit_read(self, visitor: str, path) -> Job:
-        """Read an upload as background work (``read``); one per visitor, a few in all."""
+    def submit_read(self, visitor: str, path, scan: bool = False) -> Job:
+        """Read an upload as background work (``read``, or ``read_scan`` for photos of a filled
+        template); one per visitor, a few in all."""
         def work(ctx: JobContext):
             ctx.check()
-            return self.read(visitor, path)
+            return self.read_scan(visitor, path) if scan else self.read(visitor, path)
         return self.reads.submit(visitor, work)
 
     # --- uploads -------------------------------------------------------------------------------
@@ -246,11 +252,87 @@ class StyleTuning:
                 "enough": len(loaded.chars) >= MIN_GLYPHS, "min": MIN_GLYPHS,
                 "examples": "".join(loaded.chars[:24]), "style": style.label}, style
 
+    # --- handwriting: a template to print, photos of it read back (``unet.handwriting``) -----------
+    def template_pdf(self, text) -> Path:
+        """The printable template for ``text`` (empty: the default characters), made once per
+        character list and kept among the last few."""
+        from ..handwriting.template import default_characters, list_id, template_characters, write_pdf
+
+        chars = template_characters(text) if isinstance(text, str) and text.strip() else default_characters()
+        path = self.styles.files / "templates" / f"template-{list_id(chars)}.pdf"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            old = sorted(path.parent.glob("*.pdf"), key=lambda p: p.stat().st_mtime)
+            for stale in old[:max(0, len(old) - TEMPLATES_KEPT + 1)]:
+                stale.unlink(missing_ok=True)
+            tmp = path.with_suffix(".part")
+            write_pdf(chars, tmp)
+            tmp.replace(path)
+        return path
+
+    def submit_template(self, visitor: str, text) -> Job:
+        def work(ctx: JobContext) -> Path:
+            ctx.check()
+            return self.template_pdf(text)
+        return self.reads.submit(visitor, work)
+
+    def read_scan(self, visitor: str, paths) -> dict:
+        """Read photos of filled template pages (then delete them); pages join those read before
+        for the same template, a page sent again replaces its earlier reading. Returns the review:
+        every box with its character, status and glyph."""
+        from ..handwriting.reader import read_pages
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+            raise UserError("please upload photos of the filled template", key="scan.none")
+        if len(paths) > MAX_SCAN_PHOTOS:
+            raise UserError(f"at most {MAX_SCAN_PHOTOS} photos at once", key="scan.too_many", limit=MAX_SCAN_PHOTOS)
+        try:
+            result = read_pages([str(p) for p in paths], sources=[Path(p).name for p in paths])
+        finally:
+            for p in paths:
+                Path(p).unlink(missing_ok=True)
+        held = self._scans.get(visitor)
+        pages = dict(held["pages"]) if held is not None and held["list_id"] == result.list_id else {}
+        for page in result.pages:
+            pages[page.label.page] = page
+        total = result.pages[0].label.pages
+        scan = {"list_id": result.list_id, "pages": pages, "total": total,
+                "failures": [(f.source, f.error) for f in result.failures]}
+        self._scans.put(visitor, scan)
+        return scan
+
+    @staticmethod
+    def scan_boxes(scan: dict) -> list:
+        return [box for n in sorted(scan["pages"]) for box in scan["pages"][n].boxes]
+
+    def use_scan(self, visitor: str, chars) -> dict:
+        """The visitor's reviewed glyphs (``chars``: the boxes left ticked) become their upload."""
+        scan = self._scans.get(visitor)
+        if scan is None:
+            raise UserError("upload photos of the filled template first", key="scan.first")
+        if not isinstance(chars, (list, tuple)):
+            raise UserError("the glyphs to use must be a list of characters", key="scan.none")
+        wanted = set(c for c in chars if isinstance(c, str))
+        boxes = [b for b in self.scan_boxes(scan) if b.char in wanted and b.glyph is not None]
+        boxes = list({b.char: b for b in boxes}.values())
+        size = self.st.glyph_size  # the reader's glyphs are 128 px, as the shipped model's
+        glyphs = [b.glyph if b.glyph.shape[0] == size else
+                  np.asarray(Image.fromarray(b.glyph).resize((size, size), Image.Resampling.LANCZOS)) for b in boxes]
+        pairs = source_pairs(self.st.source_font, [b.char for b in boxes],
+                             np.stack(glyphs) if glyphs else np.zeros((0, size, size), np.uint8), size)
+        self._uploads.put(visitor, HeldUpload("handwriting", pairs.chars, pairs.target))
+        rejected = {"not_in_source": len(pairs.not_in_source)} if pairs.not_in_source else {}
+        return {"kind": "handwriting", "label": "handwriting", "usable": len(pairs.chars), "rejected": rejected,
+                "enough": len(pairs.chars) >= MIN_GLYPHS, "min": MIN_GLYPHS, "examples": "".join(pairs.chars[:24])}
+
     def drop_visitor(self, visitor: str) -> None:
-        """The page closed: its fine-tune stops, its upload, its styles and their files go."""
+        """The page closed: its fine-tune stops, its upload, its scans, its styles and their files go."""
         self.jobs.cancel_visitor(visitor)
         self.reads.cancel_visitor(visitor)
         self._uploads.pop(visitor)
+        self._scans.pop(visitor)
         self.styles.drop_visitor(visitor)
 
     # --- fine-tunes ------------------------------------------------------------------------------
@@ -416,3 +498,44 @@ def progress_html(view: dict | None, lang: str) -> str:
 
 
 __all__ = ["OwnStyle", "OwnStyles", "StyleTuning", "progress_html", "summary_markdown"]
+
+
+def review_html(scan: dict, lang: str) -> str:
+    """The extracted glyphs, page by page: each cell the glyph (or an empty box) with its character
+    and, when it is not fine, why ("blank", "two characters", "cut off"): what the visitor reviews
+    before unticking the bad ones (server-made HTML, every text escaped)."""
+    parts = [f'<div class="ga-scan" data-pages="{len(scan["pages"])}">']
+    read = i18n.text(lang, "scan.review.pages", read=len(scan["pages"]), total=scan["total"])
+    parts.append(f"<p>{html.escape(read)}</p>")
+    missing = [n for n in range(1, scan["total"] + 1) if n not in scan["pages"]]
+    if missing:
+        parts.append(f"<p>⚠ {html.escape(i18n.text(lang, 'scan.review.missing', pages=', '.join(map(str, missing))))}</p>")
+    for source, error in scan["failures"]:
+        key = getattr(error, "key", None)
+        said = i18n.text(lang, key, **error.params) if key in i18n.catalog() else str(error)
+        parts.append(f"<p>⚠ {html.escape(source)}: {html.escape(said)}</p>")
+    parts.append('<div class="ga-scan-grid">')
+    for n in sorted(scan["pages"]):
+        for box in scan["pages"][n].boxes:
+            note = "" if box.status == "ok" else i18n.text(lang, f"scan.status.{box.status}")
+            img = (f'<img src="{_samples_png(box.glyph[None])}" alt="{html.escape(box.char)}">'
+                   if box.glyph is not None else '<span class="ga-scan-empty"></span>')
+            parts.append(f'<figure data-status="{html.escape(box.status)}">{img}<figcaption>{html.escape(box.char)}'
+                         f'{" · " + html.escape(note) if note else ""}</figcaption></figure>')
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+def review_choices(scan: dict, lang: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The review's tick boxes: every box with a glyph (label: the character, and why it is doubtful),
+    ticked where it read fine."""
+    choices, ticked = [], []
+    for n in sorted(scan["pages"]):
+        for box in scan["pages"][n].boxes:
+            if box.glyph is None:
+                continue
+            note = "" if box.status == "ok" else f" ({i18n.text(lang, f'scan.status.{box.status}')})"
+            choices.append((box.char + note, box.char))
+            if box.status == "ok":
+                ticked.append(box.char)
+    return choices, ticked

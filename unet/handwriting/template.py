@@ -221,11 +221,13 @@ def template_characters(chars: str | Iterable[str]) -> str:
     unique = "".join(dict.fromkeys(ch for ch in text if not ch.isspace()))
     others = [ch for ch in unique if not is_cjk_ideograph(ch)]
     if others:
-        raise UserError(f"a template holds Chinese characters only, not {shown(''.join(others))}")
+        raise UserError(f"a template holds Chinese characters only, not {shown(''.join(others))}",
+                        key="template.not_cjk", chars=shown("".join(others)))
     if not unique:
-        raise UserError("a template needs at least one character")
+        raise UserError("a template needs at least one character", key="template.empty")
     if len(unique) > MAX_TEMPLATE_CHARS:
-        raise UserError(f"a template holds at most {MAX_TEMPLATE_CHARS:,} characters, not {len(unique):,}")
+        raise UserError(f"a template holds at most {MAX_TEMPLATE_CHARS:,} characters, not {len(unique):,}",
+                        key="template.too_many", limit=f"{MAX_TEMPLATE_CHARS:,}", count=f"{len(unique):,}")
     return unique
 
 
