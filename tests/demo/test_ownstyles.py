@@ -4,9 +4,9 @@ visitors, exports, style files, clean-up. A tiny 64 px model keeps it to seconds
 from __future__ import annotations
 
 import io
-from pathlib import Path
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
