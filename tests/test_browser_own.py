@@ -140,3 +140,38 @@ def test_a_bad_upload_is_one_message_in_the_page_language(browser, url, tmp_path
     assert "请先上传" in page.locator("#own-progress").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shoot(page, "own-refused-zh-CN-390")
+
+
+def test_handwriting_template_photos_review_and_use(browser, url, tmp_path):
+    """Print a template, upload photos of its filled pages, review the boxes (flagged ones come
+    unticked), untick one more, use the rest: the upload summary counts them."""
+    from .handwriting.test_reader import CHARS as HW_CHARS
+    from .handwriting.test_reader import fill, photograph
+    from .support import require_font
+
+    pages, _ = fill(HW_CHARS, require_font("LXGWWenKai-Regular.ttf"), seed=1, special=True)
+    photos = []
+    for i, (page, size) in enumerate(zip(pages, (1600, 2400))):
+        photos.append(tmp_path / f"page{i + 1}.jpg")
+        photos[-1].write_bytes(photograph(page, size, seed=30 + i, angle=4.0 - 8 * i))
+    page = visitor(browser, url, locale="en-US")
+    page.get_by_role("tab", name="Your own style").click()
+    page.locator("#hw").get_by_text("From your handwriting").click()
+    page.locator("#hw-chars textarea").fill("永和九年")
+    page.locator("#hw-make").click()
+    with page.expect_download() as download:
+        page.locator("#hw-pdf").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    page.locator("#hw-photos input[type=file]").set_input_files([str(p) for p in photos])
+    page.wait_for_function("() => document.querySelectorAll('#hw-review figure').length > 0", timeout=120_000)
+    assert page.locator("#hw-review figure").count() == len(HW_CHARS)
+    assert "Read 2 of the template's 2 pages" in page.locator("#hw-review").inner_text()
+    boxes = page.locator("#hw-keep input[type=checkbox]")
+    ticked = sum(1 for i in range(boxes.count()) if boxes.nth(i).is_checked())
+    assert 0 < ticked < boxes.count()  # the blank box has no glyph; the two flagged ones come unticked
+    first = page.locator("#hw-keep input[type=checkbox]:checked").first
+    first.uncheck()
+    page.locator("#hw-use").click()
+    page.wait_for_function("() => document.querySelector('#own-summary').innerText.includes('handwritten glyphs')")
+    assert f"Using {ticked - 1} handwritten glyphs" in page.locator("#own-summary").inner_text()
+    shoot(page, "own-handwriting-en-1280")

@@ -447,8 +447,8 @@ def _samples_png(samples: np.ndarray | None, real: np.ndarray | None = None) -> 
 
 def summary_markdown(view: dict, lang: str) -> str:
     """What the page says about an upload, in ``lang``."""
-    lines = [i18n.text(lang, "style.read.style" if view["kind"] == "style" else "style.read",
-                       count=view["usable"], label=html.escape(view["label"]))]
+    key = {"style": "style.read.style", "handwriting": "scan.read"}.get(view["kind"], "style.read")
+    lines = [i18n.text(lang, key, count=view["usable"], label=html.escape(view["label"]))]
     for kind, count in view["rejected"].items():
         lines.append("⚠ " + i18n.text(lang, f"style.skip.{kind}" if f"style.skip.{kind}" in i18n.catalog()
                                       else "style.skip.other", count=count, kind=kind))
