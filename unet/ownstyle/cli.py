@@ -44,10 +44,11 @@ def _main(argv=None) -> int:
     p.add_argument("--checkpoint", default=None, help="base model (default: the shipped one)")
     p.add_argument("--resume", default=None, help="a style file to carry on from")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda where there is a GPU")
     a = p.parse_args(argv)
     if a.chars is not None and a.chars < 1:
         raise UserError(f"--chars must be at least 1, got {a.chars}")
-    cfg = TuneConfig(train=a.train, minutes=a.minutes, steps=a.steps)  # checks minutes before work
+    cfg = TuneConfig(train=a.train, minutes=a.minutes, steps=a.steps, device=a.device)  # checks before work
     out = Path(a.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
