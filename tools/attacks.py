@@ -786,7 +786,7 @@ def attack_uploads(t: Target) -> AttackResult:
     # uploads are open (a visitor's own glyphs): each bounded in bytes, all together bounded per
     # window (the guard's 429), each file deleted by the app once read or by Gradio's clean-up
     problems = [f"/{route}: {r.status} {r.error} {r.body}"[:200] for route, r in results
-                if (r.status not in (200, 429) if route == "gradio_api/upload" else r.status not in (200, 404, 405, 429))]
+                if (r.status not in (200, 429) if route == "gradio_api/upload" else r.status not in (200, 307, 404, 405, 429))]
     added = after - before
     budget = UPLOAD_BUDGET + MB  # what the guard lets in per window, and one upload in flight
     figures = {"uploads": len(main), "variants": routes[len(main):], "statuses": statuses,
@@ -794,7 +794,7 @@ def attack_uploads(t: Target) -> AttackResult:
     where = f"{added} bytes added under {' and '.join(d.name for d in dirs)}" if dirs else "temp dir unknown"
     return AttackResult(
         "uploads", f"{len(main)} x 1 MB + 3 variant routes: statuses {statuses}; {where}",
-        f"200 or 429 each (variants also 404/405); <= {budget / MB:.0f} MB written",
+        f"200 or 429 each (variants also 307/404/405); <= {budget / MB:.0f} MB written",
         not problems and (not dirs or added <= budget), figures, problems)
 
 
