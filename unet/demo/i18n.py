@@ -11,6 +11,9 @@ The catalog is ``web/strings/*.json`` (one file per part of the page: ``{key: {"
 - messages made on the server (toasts, errors) are written in the language of the request
   (``language_of``: that cookie, else the browser's ``Accept-Language``, else English), so a
   script that says nothing gets English.
+
+``gradio.json`` holds Gradio's own keys that its Chinese bundles lack (its status tracker announces
+``common.complete`` after every event, which a Chinese page would otherwise read out as the key).
 """
 
 from __future__ import annotations
