@@ -68,6 +68,14 @@ def say(error: Exception, lang: str) -> str:
     return str(error)
 
 
+def problem_line(error: UserError, lang: str, what: str) -> str:
+    """A refused request said on the page, not as a toast: "⚠ " and the problem in the visitor's
+    language, HTML-escaped (it may quote what they sent; Markdown and HTML both show it as text),
+    logged once."""
+    log.info("refused %s: %.200s", what, error)
+    return "⚠ " + html.escape(say(error, lang))
+
+
 def _refusal(fn, error: Exception, lang: str = "en") -> gr.Error:
     """A request problem becomes its message (and one log line); anything else is a logged bug."""
     if isinstance(error, gr.Error):
@@ -342,8 +350,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                 pass
             view, style = job.future.result()
         except UserError as e:
-            log.info("refused upload: %.200s", e)
-            yield "⚠ " + say(e, lang), *skip
+            yield problem_line(e, lang, "upload"), *skip
             return
         except JobCancelled:
             return
@@ -367,8 +374,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
                 yield view, *skip
             result = job.future.result()
         except UserError as e:
-            log.info("refused teach: %.200s", e)
-            yield f'<div class="ga-tune" data-state="refused">⚠ {html.escape(say(e, lang))}</div>', *skip
+            yield f'<div class="ga-tune" data-state="refused">{problem_line(e, lang, "teach")}</div>', *skip
             return
         except JobCancelled:
             yield (f'<div class="ga-tune" data-state="stopped">{html.escape(i18n.text(lang, "style.progress.stopped"))}'
@@ -392,7 +398,9 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         try:
             path = await background(tuning.submit_template(visitor(request), text))
         except UserError as e:
-            return gr.skip(), "⚠ " + say(e, lang)
+            return gr.skip(), problem_line(e, lang, "template")
+        except JobCancelled:
+            return gr.skip(), gr.skip()
         return gr.update(value=str(path), visible=True), ""
 
     async def read_photos(paths, request: gr.Request):
@@ -401,7 +409,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         try:
             scan = await background(tuning.submit_read(who, paths, scan=True))
         except UserError as e:
-            return "⚠ " + html.escape(say(e, lang)), gr.skip(), gr.skip()
+            return problem_line(e, lang, "photos"), gr.skip(), gr.skip()
         except JobCancelled:
             return gr.skip(), gr.skip(), gr.skip()
         choices, ticked = review_choices(scan, lang)
@@ -413,7 +421,7 @@ def build_demo(service: DemoService | None = None, settings: Settings | None = N
         try:
             return summary_markdown(tuning.use_scan(visitor(request), chars), lang)
         except UserError as e:
-            return "⚠ " + say(e, lang)
+            return problem_line(e, lang, "use_scan")
 
     @user_errors
     def fill_preset(key):

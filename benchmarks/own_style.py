@@ -41,6 +41,9 @@ VARIANTS = {  # name -> TuneConfig fields
     "decoder": {"train": "decoder"},
     "all": {"train": "all"},
     "plain": {"train": "all", "init": "mean", "embedding_lr": 2e-4, "lr": 2e-4},  # the baseline
+    # the weights averaged over the last ~200 steps, the learning rates cooling to 5 % by the end
+    "lora-ema": {"train": "lora", "ema": 0.995, "schedule": "cosine"},
+    "all-ema": {"train": "all", "ema": 0.995, "schedule": "cosine"},
 }
 TEST_COUNT = 200
 CURVE_MINUTES = (1, 2, 5, 10, 20, 30)

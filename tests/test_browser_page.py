@@ -121,7 +121,11 @@ def test_a_problem_is_one_line_and_keeps_the_previous_result(browser, url, local
     page.locator("#text textarea").fill("  ")
     page.locator("#generate").click()
     expected = i18n.text(lang, "status.error", message=i18n.text(lang, "error.empty"))
-    page.wait_for_function("want => document.querySelector('#status').innerText.trim() === want", arg=expected)
+    try:
+        page.wait_for_function("want => document.querySelector('#status').innerText.trim() === want",
+                               arg=expected)
+    except Exception as e:  # say what the status did show
+        raise AssertionError(f"status {status(page)!r}, expected {expected!r}") from e
     page.wait_for_timeout(500)
     assert sheet_src(page) == before and page.locator("#char input").input_value() == chars
     assert page.locator(".toast-body").count() == 0  # no toast saying it again

@@ -15,6 +15,7 @@ from unet.ownstyle.tune import (
     Cancelled,
     TuneConfig,
     TuneError,
+    cosine_factor,
     draw,
     extend_styles,
     lora_targets,
@@ -98,6 +99,26 @@ def test_progress_reports_samples_and_time_budget():
     assert seen[-1].done and seen[-1].step == tuned.steps
     assert 1.0 <= tuned.seconds <= 3.0
     assert seen[0].samples.dtype == np.uint8 and seen[0].samples.shape[1:] == (SIZE, SIZE)
+    # which glyphs the samples are: held-back ones, by their index in the upload
+    assert [chars[i] for i in seen[0].sample_index] == tuned.heldout_chars[:len(seen[0].samples)]
+
+
+def test_a_moving_average_is_scored_and_kept_and_the_schedule_cools():
+    src, tgt, chars = pairs(40)
+    cfg = TuneConfig(train="lora", steps=60, eval_every_s=0.0, lora_lr=1e-2, ema=0.9, schedule="cosine")
+    tuned = tune_style(tiny_base(), ["a", "b"], src, tgt, chars, cfg)
+    assert tuned.heldout["l1"] < 0.8 * tuned.before["l1"]
+    # the kept weights are the average's: the held-back score is what the returned model draws
+    held = [chars.index(c) for c in tuned.heldout_chars]
+    drawn = draw(tuned.model, to_unit(src[held]), tuned.style_index)
+    assert abs(np.abs(drawn - tgt[held] / 255.0).mean() - tuned.heldout["l1"]) < 1e-4
+    with pytest.raises(TuneError):
+        TuneConfig(ema=1.0)
+    with pytest.raises(TuneError):
+        TuneConfig(schedule="step")
+    factors = [cosine_factor(d / 10) for d in range(12)]
+    assert factors[0] == 1.0 and factors[10] == factors[11] == pytest.approx(0.05)
+    assert all(a > b for a, b in zip(factors[:10], factors[1:10]))
 
 
 @pytest.mark.parametrize("mode", ["embedding", "lora", "decoder"])

@@ -41,7 +41,6 @@ from ..ownstyle.tune import (
     Progress,
     TuneConfig,
     source_pairs,
-    split_holdout,
     tune_style,
 )
 from ..ownstyle.upload import read_glyphs
@@ -235,9 +234,7 @@ class StyleTuning:
         rejected = dict(upload.summary().get("rejected", {}))
         if pairs.not_in_source:
             rejected["not_in_source"] = len(pairs.not_in_source)
-        return {"kind": upload.kind, "label": upload.label, "usable": len(pairs.chars),
-                "rejected": rejected, "enough": len(pairs.chars) >= MIN_GLYPHS,
-                "min": MIN_GLYPHS, "examples": "".join(pairs.chars[:24])}, None
+        return upload_view(upload.kind, upload.label, pairs.chars, rejected), None
 
     def _read_style_file(self, visitor: str, path: Path, lang: str) -> tuple[dict, OwnStyle]:
         loaded = load_style(path, self.st.model, self.styles.base_id)
@@ -248,9 +245,7 @@ class StyleTuning:
         style = self.styles.add(visitor, loaded.name, loaded.build(self.st.model), glyphs,
                                 path.read_bytes(), {"ssim": _number(loaded.meta.get("heldout_ssim")),
                                                     "glyphs": len(loaded.chars), "from_file": True})
-        return {"kind": "style", "label": loaded.name, "usable": len(loaded.chars), "rejected": {},
-                "enough": len(loaded.chars) >= MIN_GLYPHS, "min": MIN_GLYPHS,
-                "examples": "".join(loaded.chars[:24]), "style": style.label}, style
+        return upload_view("style", loaded.name, loaded.chars, {}, style=style.label), style
 
     # --- handwriting: a template to print, photos of it read back (``unet.handwriting``) -----------
     def template_pdf(self, text) -> Path:
@@ -324,8 +319,7 @@ class StyleTuning:
                              np.stack(glyphs) if glyphs else np.zeros((0, size, size), np.uint8), size)
         self._uploads.put(visitor, HeldUpload("handwriting", pairs.chars, pairs.target))
         rejected = {"not_in_source": len(pairs.not_in_source)} if pairs.not_in_source else {}
-        return {"kind": "handwriting", "label": "handwriting", "usable": len(pairs.chars), "rejected": rejected,
-                "enough": len(pairs.chars) >= MIN_GLYPHS, "min": MIN_GLYPHS, "examples": "".join(pairs.chars[:24])}
+        return upload_view("handwriting", "handwriting", pairs.chars, rejected)
 
     def drop_visitor(self, visitor: str) -> None:
         """The page closed: its fine-tune stops, its upload, its scans, its styles and their files go."""
@@ -405,8 +399,7 @@ class StyleTuning:
         return live
 
     def _progress_view(self, report: Progress, held: HeldUpload) -> dict:
-        real = held.glyphs[split_holdout(len(held.chars), TuneConfig.seed)[1][:len(report.samples)]] \
-            if report.samples is not None else None
+        real = held.glyphs[report.sample_index] if report.samples is not None else None
         return {"state": "teaching", "step": report.step, "elapsed_s": round(report.elapsed_s),
                 "left_s": max(0, round(report.budget_s - report.elapsed_s)),
                 "fraction": round(min(1.0, report.elapsed_s / report.budget_s), 3),
@@ -424,6 +417,13 @@ class StyleTuning:
         if style is None or style.owner != visitor:
             return None
         return self.styles.file_path(style)
+
+
+def upload_view(kind: str, label: str, chars, rejected: dict, **extra) -> dict:
+    """What the page is told about an upload (``summary_markdown`` says it): its kind, how many
+    glyphs are usable, what was skipped and why, and whether that is enough to teach a style."""
+    return {"kind": kind, "label": label, "usable": len(chars), "rejected": rejected,
+            "enough": len(chars) >= MIN_GLYPHS, "min": MIN_GLYPHS, "examples": "".join(chars[:24]), **extra}
 
 
 def _number(text) -> float | None:

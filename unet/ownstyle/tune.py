@@ -17,6 +17,7 @@ held-back SSIM is the one kept.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
@@ -40,6 +41,7 @@ TRAIN_MODES = ("embedding", "lora", "decoder", "all")
 MIN_GLYPHS = 20  # fewer uploaded glyphs cannot teach a style (and leave nothing to hold back)
 HOLDOUT_SHARE = 0.1
 MAX_HOLDOUT = 48  # held-back glyphs scored while training (each scoring pass draws them all)
+SAMPLES = 8  # held-back glyphs a progress report shows
 
 
 class TuneError(UserError):
@@ -61,6 +63,8 @@ class TuneConfig:
     init: str = "nearest"  # "nearest" shipped style, or "mean" of the shipped rows
     pyramid: float = 100.0  # weight of the pooled L1 (stroke shape) beside L1 x 100
     augment: bool = False
+    ema: float = 0.0  # > 0: score and keep an exponential moving average of the weights (decay per step)
+    schedule: str = "constant"  # "cosine": learning rates fall to 5 % over the budget (time or steps)
     eval_every_s: float = 30.0
     seed: int = 0
     device: str = "cpu"  # "cuda" where there is a GPU (a Space's @spaces.GPU call)
@@ -70,6 +74,10 @@ class TuneConfig:
             raise TuneError(f"train must be one of {', '.join(TRAIN_MODES)}, got {self.train!r}")
         if self.init not in ("nearest", "mean"):
             raise TuneError(f"init must be 'nearest' or 'mean', got {self.init!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise TuneError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not (0.0 <= self.ema < 1.0):
+            raise TuneError(f"ema must be in [0, 1), got {self.ema!r}")
         if not (0 < self.minutes <= 24 * 60) or not math.isfinite(self.minutes):
             raise TuneError(f"minutes must be in (0, 1440], got {self.minutes!r}")
 
@@ -86,6 +94,7 @@ class Progress:
     heldout_dithered: float | None = None
     best_ssim: float | None = None
     samples: np.ndarray | None = None  # (n, S, S) uint8: held-back glyphs as the style draws them now
+    sample_index: list[int] | None = None  # which of the given glyphs ``samples`` are (their index)
     done: bool = False
 
 
@@ -276,6 +285,46 @@ def changed_tensors(model: UnetGenerator, base: UnetGenerator, cfg: TuneConfig) 
     return out
 
 
+def cosine_factor(done: float) -> float:
+    """The learning-rate factor of the cosine schedule when ``done`` of the budget is spent: 1 at
+    the start, 0.05 at the end (large steps to find the style, small ones to settle it)."""
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, done))))
+
+
+class MovingAverage:
+    """An exponential moving average of some parameters (decay per step, warmed up as
+    ``min(decay, (1 + n) / (10 + n))``): the average of the last few hundred steps draws smoother,
+    less over-fitted glyphs than the last step does."""
+
+    def __init__(self, params: dict[str, nn.Parameter], decay: float):
+        self.params, self.decay, self.n = params, decay, 0
+        self.avg = {name: p.detach().clone() for name, p in params.items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.n += 1
+        keep = min(self.decay, (1 + self.n) / (10 + self.n))
+        for name, p in self.params.items():
+            self.avg[name].lerp_(p.detach(), 1 - keep)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {name: t.clone() for name, t in self.avg.items()}
+
+    @contextlib.contextmanager
+    def swapped(self):
+        """The model with the averaged weights in place, the trained ones back afterwards."""
+        live = {name: p.detach().clone() for name, p in self.params.items()}
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(self.avg[name])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name, p in self.params.items():
+                    p.copy_(live[name])
+
+
 class Cancelled(Exception):
     """The visitor stopped the fine-tune (or left)."""
 
@@ -320,11 +369,16 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
                                                             pyramid=cfg.pyramid),
                         freeze_bn=True, freeze_dropout=True)
 
+    trained = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    averaged = MovingAverage(trained, cfg.ema) if cfg.ema else None
+
     def snapshot() -> dict[str, torch.Tensor]:
-        return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+        return averaged.state() if averaged else {n: p.detach().clone() for n, p in trained.items()}
 
     def score() -> tuple[dict, np.ndarray]:
-        drawn = draw(model, held_src, k)
+        with averaged.swapped() if averaged else contextlib.nullcontext():
+            drawn = draw(model, held_src, k)
         return glyph_metrics(drawn, held_real), drawn
 
     budget = cfg.minutes * 60
@@ -344,13 +398,15 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
         finished = (now >= budget) or (cfg.steps is not None and step >= cfg.steps)
         pause_start = time.perf_counter()
         if probe is not None:
-            probe(model, k, now, step)
+            with averaged.swapped() if averaged else contextlib.nullcontext():
+                probe(model, k, now, step)
         if finished or now - last_eval >= cfg.eval_every_s or step == 0:
             metrics, drawn = score()
             if metrics["ssim"] > best_ssim:
                 best_ssim, best_state, best_metrics = metrics["ssim"], snapshot(), metrics
             report = Progress(step, now, budget, loss, metrics["ssim"], metrics["dithered"],
-                              best_ssim, (drawn[:8] * 255).round().astype(np.uint8), finished)
+                              best_ssim, (drawn[:SAMPLES] * 255).round().astype(np.uint8),
+                              list(held_idx[:SAMPLES]), finished)
             history.append(report)
             if progress is not None:
                 progress(report)
@@ -367,7 +423,13 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
         if cfg.augment:
             s, t = jitter(s, t, gen)
         s, t = s.to(device), t.to(device)
+        if cfg.schedule == "cosine":
+            done = now / budget if cfg.steps is None else max(now / budget, step / cfg.steps)
+            for group, lr in zip(opt.param_groups, base_lrs):
+                group["lr"] = lr * cosine_factor(done)
         loss = float(step_fn(s, t, style[:len(batch)])["l1"])
+        if averaged:
+            averaged.update()
         step += 1
     with torch.no_grad():
         for name, p in model.named_parameters():
