@@ -17,7 +17,9 @@ from unet.engine.glyphs import (
     Font,
     FontError,
     FontSpec,
+    Skipped,
     find_font_file,
+    group_skipped,
     image_to_array,
     is_cjk_ideograph,
     split_text,
@@ -263,3 +265,12 @@ def test_font_spec_round_trip():
     spec = FontSpec("ukai.ttc", "AR PL UKai CN")
     assert FontSpec.from_dict(spec.to_dict()) == spec
     assert FontSpec.from_dict({"file": "x.ttf"}) == FontSpec("x.ttf", None)
+
+
+def test_skipped_characters_group_by_kind_in_the_order_met():
+    skipped = [Skipped(c, "", "not_cjk") for c in "abca"] + [Skipped("😀", "", "emoji")] \
+        + [Skipped(chr(0x41 + i), "", "") for i in range(25)]  # no kind: not CJK
+    groups = group_skipped(skipped, shown=3)
+    assert [g["kind"] for g in groups] == ["not_cjk", "emoji"]
+    assert groups[0]["count"] == 29 and groups[0]["chars"] == "a b c …"  # distinct, the first 3
+    assert groups[1] == {"kind": "emoji", "count": 1, "chars": "😀"}

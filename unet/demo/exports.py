@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..engine.cache import BoundedCache
 from ..engine.charsets import frequency_source, frequent_simplified, frequent_traditional
+from ..engine.glyphs import group_skipped
 from ..engine.stylizer import Stylizer
 from ..errors import ExportError, shown
 from ..fontexport import plan_export, write_font
@@ -71,16 +72,6 @@ def preview_text(chars: str) -> str:
     text = "".join(c + SAMPLE_MARKS[j % len(SAMPLE_MARKS)] for j, c in enumerate(clauses[:-1]))
     text += (clauses[-1] + "。……" if clauses else "")
     return f"{text}\n{SAMPLE_LATIN}" if text else SAMPLE_LATIN
-
-
-def skipped_groups(skipped) -> list[dict]:
-    """Skipped characters by kind (in the order first met), each with its count and the first
-    characters, for the preview to say once per kind in the page's language."""
-    groups: dict[str, list[str]] = {}
-    for s in skipped:
-        groups.setdefault(s.kind or "not_cjk", []).append(s.char)
-    return [{"kind": kind, "count": len(chars), "chars": " ".join(list(dict.fromkeys(chars))[:20])
-             + (" …" if len(set(chars)) > 20 else "")} for kind, chars in groups.items()]
 
 
 class FontExports:
@@ -167,7 +158,7 @@ class FontExports:
                 "size": len(data), "summary": report.counts(),
                 "counts": {"generated": len(report.generated), "kept": len(report.kept),
                            "skipped": len(report.skipped), "text": report.text, "vectorizer": report.vectorizer},
-                "skipped_groups": skipped_groups(report.skipped),
+                "skipped_groups": group_skipped(report.skipped),
                 "skipped": [str(s) for s in report.skipped[:10]], "skipped_count": len(report.skipped)}
 
     def font_data(self, token) -> dict:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..engine.cache import BoundedCache
+from ..engine.glyphs import group_skipped
 from ..engine.request import WIRE_SHAPE, Request, from_wire, make_request, parse_index, parse_point, to_wire
 from ..engine.runtime import release_memory
 from ..engine.stylizer import Generation, Stylizer
@@ -356,15 +357,8 @@ class DemoService:
 
     def problems(self, gen: Generation, lang: str = "en") -> list[str]:
         """One line per kind of skipped character (in the order first met) and per note, in ``lang``."""
-        kinds: dict[str, list[str]] = {}
-        for s in gen.skipped:
-            kinds.setdefault(s.kind or "not_cjk", []).append(s.char)
-        lines = []
-        for kind, chars in kinds.items():
-            unique = list(dict.fromkeys(chars))
-            shown_chars = " ".join(unique[:STATUS_CHARS]) + (" …" if len(unique) > STATUS_CHARS else "")
-            lines.append(i18n.text(lang, f"status.skip.{kind}", count=len(chars), chars=shown_chars,
-                                   limit=self.st.max_chars))
+        lines = [i18n.text(lang, f"status.skip.{g['kind']}", count=g["count"], chars=g["chars"],
+                           limit=self.st.max_chars) for g in group_skipped(gen.skipped, STATUS_CHARS)]
         for note in gen.notes:
             kind = getattr(note, "kind", "")
             lines.append(i18n.text(lang, f"status.note.{kind}", **note.params) if kind else str(note))

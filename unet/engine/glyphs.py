@@ -259,6 +259,21 @@ class Skipped:
         return f"{self.char!r} (U+{ord(self.char):04X}): {self.reason}"
 
 
+def group_skipped(skipped, shown: int = 20) -> list[dict]:
+    """Skipped characters by kind, in the order first met: each kind with its count and its first
+    ``shown`` distinct characters ("永 和 …"), which the status line and the font preview say once
+    per kind in the page's language."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        groups.setdefault(s.kind or "not_cjk", []).append(s.char)
+    out = []
+    for kind, chars in groups.items():
+        unique = list(dict.fromkeys(chars))
+        out.append({"kind": kind, "count": len(chars),
+                    "chars": " ".join(unique[:shown]) + (" …" if len(unique) > shown else "")})
+    return out
+
+
 def is_cjk_ideograph(ch: str) -> bool:
     """CJK unified/compatibility ideographs in any plane (Extension B and later included)."""
     cp = ord(ch)
