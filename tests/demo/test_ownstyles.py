@@ -193,6 +193,26 @@ def test_styles_expire(st):
     assert own.get(style.key) is None and len(own) == 0 and not path.exists()
 
 
+def test_the_files_folder_goes_with_the_registry(st):
+    import gc
+    import subprocess
+    import sys
+
+    own = OwnStyles(st)
+    folder = own.files
+    assert folder.is_dir()
+    del own
+    gc.collect()
+    assert not folder.exists()
+    # and when the process ends (a restarted server leaves no folder behind)
+    code = ("import sys; from pathlib import Path; from unet.demo.ownstyles import OwnStyles; "
+            "o = OwnStyles(None); (o.files / 'k').mkdir(); (o.files / 'k' / 'f').write_bytes(b'x'); "
+            "print(o.files)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert not Path(out.stdout.strip()).exists()
+
+
 def test_progress_view_draws_held_back_glyphs(tuning, tmp_path):
     wait(tuning.submit_read("i", glyph_zip(tmp_path / "i.zip")))
     seen = []

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -88,6 +89,8 @@ class OwnStyles:
         self._lock = threading.Lock()
         self._base_id: str | None = None
         self.files = Path(tempfile.mkdtemp(prefix="glyph-styles-"))  # style files to download, one folder per style
+        # gone with the registry, or when the process exits (a restarted server leaves nothing)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.files, ignore_errors=True)
 
     @property
     def base_id(self) -> str:
