@@ -9,28 +9,21 @@ export worker at its lower CPU priority (shipped, ``GLYPH_EXPORT_NICE=10``) and 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import threading
-import time
 
 from .measure import md_table
+from .under_load import generate_timings
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.export_load", description=__doc__)
     p.add_argument("--rounds", type=int, default=3)
     a = p.parse_args(argv)
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio_client
-
-    from tools.stress import Server
     from unet.engine.charsets import gb2312_level1
 
-    from .stylizer import TextPool, app_stylizer
+    from .stylizer import app_stylizer
 
-    st, _ = app_stylizer()
-    pool = TextPool(st)
+    style = app_stylizer()[0].styles[0]
     export_text = "".join(gb2312_level1()[1000:1500])
     cases = {"10": "during an export, export worker at nice 10 (shipped)",
              "0": "during an export, export worker at normal priority"}
@@ -38,32 +31,12 @@ def main(argv=None) -> None:
     export_s: dict[str, list[float]] = {label: [] for label in cases.values()}
     for _ in range(a.rounds):
         for nice, label in cases.items():
-            os.environ["GLYPH_EXPORT_NICE"] = nice
-            with Server() as server:  # `python app.py`, as a Space runs it
-                live = gradio_client.Client(server.url, verbose=False)
-                other = gradio_client.Client(server.url, verbose=False)
-
-                def generate(live=live):
-                    t = time.perf_counter()
-                    live.predict(pool.take(), st.styles[0], "(none)", 0.5, st.layer_names, api_name="/generate")
-                    return time.perf_counter() - t
-
-                generate()  # warm
-                timings["alone"] += [generate() for _ in range(4)]
-                done = threading.Event()
-
-                def export(label=label, other=other, done=done):
-                    t = time.perf_counter()
-                    other.predict(export_text, st.styles[0], "ttf", False, api_name="/make_font")
-                    export_s[label].append(time.perf_counter() - t)
-                    done.set()
-
-                threading.Thread(target=export, daemon=True).start()
-                time.sleep(1.0)  # the export is under way
-                while not done.is_set():
-                    timings[label].append(generate())
-                    time.sleep(0.5)  # a visitor clicks now and then
-    os.environ.pop("GLYPH_EXPORT_NICE")
+            alone, during, took = generate_timings(
+                lambda c: c.predict(export_text, style, "ttf", False, api_name="/make_font"),
+                env={"GLYPH_EXPORT_NICE": nice})
+            timings["alone"] += alone
+            timings[label] += during
+            export_s[label].append(took)
     alone = statistics.median(timings["alone"])
     rows = [[k, str(len(v)), f"{1e3 * statistics.median(v):.0f}", f"{statistics.median(v) / alone:.2f}×",
              f"{statistics.median(export_s[k]):.1f} s" if k in export_s else ""]

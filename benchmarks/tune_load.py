@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import tempfile
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 from .measure import md_table
+from .under_load import generate_timings
 
 
 def glyph_zip(directory: Path, count: int = 300) -> str:
@@ -44,50 +42,27 @@ def glyph_zip(directory: Path, count: int = 300) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.tune_load", description=__doc__)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--minutes", type=int, default=1)
     a = p.parse_args(argv)
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio_client
 
-    from tools.stress import Server
-
-    from .stylizer import TextPool, app_stylizer
-
-    st, _ = app_stylizer()
-    pool = TextPool(st)
-    timings: dict[str, list[float]] = {"alone": [], "during a fine-tune (nice 10, shipped)": []}
+    label = "during a fine-tune (nice 10, shipped)"
+    timings: dict[str, list[float]] = {"alone": [], label: []}
     tune_s: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         zip_path = glyph_zip(Path(tmp))
         for _ in range(a.rounds):
-            with Server() as server:
-                live = gradio_client.Client(server.url, verbose=False)
-                owner = gradio_client.Client(server.url, verbose=False)
-
-                def generate():
-                    t = time.perf_counter()
-                    live.predict(pool.take(), st.styles[0], "(none)", 0.5, st.layer_names, api_name="/generate")
-                    return time.perf_counter() - t
-
-                generate()  # warm
-                timings["alone"] += [generate() for _ in range(4)]
-                owner.predict(gradio_client.handle_file(zip_path), api_name="/upload_glyphs")
-                done = threading.Event()
-
-                def teach():
-                    t = time.perf_counter()
-                    owner.predict("bench", 1, api_name="/teach_style")
-                    tune_s.append(time.perf_counter() - t)
-                    done.set()
-
-                threading.Thread(target=teach, daemon=True).start()
-                time.sleep(15.0)  # past reading the glyphs and choosing the start style: training
-                while not done.is_set():
-                    timings["during a fine-tune (nice 10, shipped)"].append(generate())
-                    time.sleep(0.5)  # a visitor clicks now and then
+            # 15 s: past reading the glyphs and choosing the start style, into the training
+            alone, during, took = generate_timings(
+                lambda c: c.predict("bench", a.minutes, api_name="/teach_style"), settle_s=15.0,
+                prepare=lambda c: c.predict(gradio_client.handle_file(zip_path), api_name="/upload_glyphs"))
+            timings["alone"] += alone
+            timings[label] += during
+            tune_s.append(took)
     alone = statistics.median(timings["alone"])
     rows = [[k, str(len(v)), f"{1e3 * statistics.median(v):.0f}", f"{statistics.median(v) / alone:.2f}×",
              f"{1e3 * max(v):.0f}"] for k, v in timings.items() if v]
-    print(f"## /generate (8 new characters) while another visitor's 1-minute fine-tune runs "
+    print(f"## /generate (8 new characters) while another visitor's {a.minutes}-minute fine-tune runs "
           f"(the fine-tune took {statistics.median(tune_s):.0f} s end to end)\n")
     print(md_table(["case", "n", "p50 ms", "÷ alone", "max ms"], rows))
 
