@@ -179,6 +179,13 @@ def test_bad_minutes_and_names(tuning, tmp_path):
     assert "<script>" not in progress_html(result, "en")
 
 
+def test_where_a_style_started_is_said_in_the_page_language():
+    done = {"state": "done", "label": "x", "steps": 3, "ssim": 0.5, "before": 0.4}
+    assert "内置风格的平均" in progress_html({**done, "start": "mean"}, "zh-CN")
+    assert "your style file" in progress_html({**done, "start": "file"}, "en")
+    assert "Kai" in progress_html({**done, "start": "Kai"}, "zh-TW")
+
+
 def test_styles_expire(st):
     own = OwnStyles(st, ttl_s=0.0)
     import torch

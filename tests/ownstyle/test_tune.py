@@ -19,6 +19,7 @@ from unet.ownstyle.tune import (
     draw,
     extend_styles,
     lora_targets,
+    nearest_style,
     to_unit,
     tune_style,
 )
@@ -71,6 +72,20 @@ def test_lora_learns_this_style_better_than_the_start():
     tuned = tune_style(base, ["a", "b"], src, tgt, chars,
                        TuneConfig(train="lora", steps=80, eval_every_s=0.0, lora_lr=1e-2))
     assert tuned.heldout["l1"] < 0.8 * tuned.before["l1"]
+
+
+def test_the_start_is_the_nearest_of_the_shipped_rows_and_their_mean():
+    base = tiny_base()
+    with torch.no_grad():  # two rows apart, so that their mean draws unlike either
+        base.style_embedding.weight.copy_(torch.tensor([[3.0] * 4 + [0.0] * 4, [0.0] * 4 + [3.0] * 4]))
+    src = to_unit(pairs(24)[0])
+    with_mean = extend_styles(base, base.style_embedding.weight.mean(0))
+    for k, expected in ((0, 0), (1, 1), (2, None)):  # glyphs drawn by row 0, row 1, the mean
+        drawn = torch.from_numpy(draw(with_mean, src, k) * 2 - 1)[:, None]
+        assert nearest_style(base, src, drawn) == expected
+    src, tgt, chars = pairs()
+    mean_start = tune_style(base, ["a", "b"], src, tgt, chars, TuneConfig(init="mean", steps=1, eval_every_s=0.0))
+    assert mean_start.start_style == "mean" and mean_start.before["ssim"] == mean_start.history[0].heldout_ssim
 
 
 def test_too_few_glyphs_and_bad_settings_are_messages():

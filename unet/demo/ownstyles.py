@@ -466,6 +466,12 @@ def summary_markdown(view: dict, lang: str) -> str:
     return "  \n".join(lines)
 
 
+def start_label(start: str, lang: str) -> str:
+    """Where a taught style started, in ``lang``: a shipped style's name, the mean of the shipped
+    rows, or the style file it carried on from (``TunedStyle.start_style``)."""
+    return i18n.text(lang, f"style.start.{start}") if start in ("mean", "file") else start
+
+
 def progress_html(view: dict | None, lang: str) -> str:
     """The progress panel (server-made HTML: numbers and the held-back glyphs), in ``lang``."""
     if not view:
@@ -487,7 +493,7 @@ def progress_html(view: dict | None, lang: str) -> str:
         parts.append(i18n.text(lang, "style.progress.done", label=view["label"], steps=view["steps"],
                                ssim=f"{view['ssim']:.3f}" if view.get("ssim") is not None else "–",
                                before=f"{view['before']:.3f}" if view.get("before") is not None else "–",
-                               start=view.get("start", "")))
+                               start=start_label(view.get("start", ""), lang)))
     bar = ""
     if state == "teaching":
         bar = (f'<progress max="1" value="{view["fraction"]}" aria-label="'
