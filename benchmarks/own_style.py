@@ -38,6 +38,7 @@ VARIANTS = {  # name -> TuneConfig fields
     "embedding": {"train": "embedding"},
     "lora": {"train": "lora"},
     "lora-aug": {"train": "lora", "augment": True},
+    "lora-r32": {"train": "lora", "lora_rank": 32},
     "decoder": {"train": "decoder"},
     "all": {"train": "all"},
     "plain": {"train": "all", "init": "mean", "embedding_lr": 2e-4, "lr": 2e-4},  # the baseline

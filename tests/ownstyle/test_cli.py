@@ -51,6 +51,11 @@ def test_cli_teaches_and_writes_a_style_file(tmp_path, font, capsys):
     assert main(["--glyphs", str(font), "--out", str(tmp_path / "more"), "--steps", "2", "--checkpoint",
                  str(ckpt), "--resume", str(out / "style.safetensors")]) == 0
     assert "start: file" in capsys.readouterr().out
+    # another LoRA rank: the file carries it, and resuming keeps it
+    assert main(["--glyphs", str(font), "--out", str(tmp_path / "r4"), "--steps", "1", "--checkpoint",
+                 str(ckpt), "--chars", "30", "--rank", "4"]) == 0
+    style = load_style(tmp_path / "r4" / "style.safetensors", base, base_fingerprint(base))
+    assert style.rank == 4 and {u.shape[1] for u, _ in style.factors.values()} == {4}
 
 
 def test_cli_problems_are_one_line(tmp_path):
@@ -63,3 +68,6 @@ def test_cli_problems_are_one_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "unet.finetune", "--glyphs", str(bad), "--out", str(tmp_path / "o"),
                           "--minutes", "0"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "minutes" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "unet.finetune", "--glyphs", str(bad), "--out", str(tmp_path / "o"),
+                          "--rank", "65"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "rank must be 1 to 64" in run.stderr and "Traceback" not in run.stderr

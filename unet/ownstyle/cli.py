@@ -40,6 +40,8 @@ def _main(argv=None) -> int:
     p.add_argument("--chars", type=int, default=None, help="use at most N of the glyphs (default: all read)")
     p.add_argument("--name", default="My style")
     p.add_argument("--train", choices=TRAIN_MODES, default=TuneConfig.train)
+    p.add_argument("--rank", type=int, default=TuneConfig.lora_rank,
+                   help="LoRA rank with --train lora (README: rank 32 scored higher on a round face)")
     p.add_argument("--steps", type=int, default=None, help="stop after N steps (default: by time)")
     p.add_argument("--checkpoint", default=None, help="base model (default: the shipped one)")
     p.add_argument("--resume", default=None, help="a style file to carry on from")
@@ -48,7 +50,8 @@ def _main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.chars is not None and a.chars < 1:
         raise UserError(f"--chars must be at least 1, got {a.chars}")
-    cfg = TuneConfig(train=a.train, minutes=a.minutes, steps=a.steps, device=a.device)  # checks before work
+    cfg = TuneConfig(train=a.train, minutes=a.minutes, steps=a.steps, lora_rank=a.rank,
+                     device=a.device)  # checks before work
     out = Path(a.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from safetensors.torch import save
 from ..errors import UserError, shown
 from ..model import UnetGenerator
 from ..settings import UPLOAD_LIMIT
-from .tune import TunedStyle, extend_styles, lora_targets
+from .tune import MAX_LORA_RANK, TunedStyle, extend_styles, lora_targets
 
 FORMAT = "glyph-attention-style"
 VERSION = "1"
@@ -167,7 +167,7 @@ def _check(tensors: dict[str, torch.Tensor], meta: dict, base: UnetGenerator) ->
     for name, (u, v) in factors.items():
         w = targets[name]
         if u is None or v is None or u.dim() != 2 or v.dim() != 2 or u.shape[0] != w.shape[0] \
-                or v.shape[1] != w[0].numel() or u.shape[1] != v.shape[0] or u.shape[1] > 64:
+                or v.shape[1] != w[0].numel() or u.shape[1] != v.shape[0] or u.shape[1] > MAX_LORA_RANK:
             raise bad(f"low-rank factors of {shown(name)}")
         checked[name] = (u, v)
     try:

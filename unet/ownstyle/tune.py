@@ -42,6 +42,7 @@ MIN_GLYPHS = 20  # fewer uploaded glyphs cannot teach a style (and leave nothing
 HOLDOUT_SHARE = 0.1
 MAX_HOLDOUT = 48  # held-back glyphs scored while training (each scoring pass draws them all)
 SAMPLES = 8  # held-back glyphs a progress report shows
+MAX_LORA_RANK = 64  # a style file with larger factors is refused (they would not be small)
 
 
 class TuneError(UserError):
@@ -76,6 +77,8 @@ class TuneConfig:
             raise TuneError(f"init must be 'nearest' or 'mean', got {self.init!r}")
         if self.schedule not in ("constant", "cosine"):
             raise TuneError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not (isinstance(self.lora_rank, int) and 1 <= self.lora_rank <= MAX_LORA_RANK):
+            raise TuneError(f"LoRA rank must be 1 to {MAX_LORA_RANK}, got {self.lora_rank!r}")
         if not (0.0 <= self.ema < 1.0):
             raise TuneError(f"ema must be in [0, 1), got {self.ema!r}")
         if not (0 < self.minutes <= 24 * 60) or not math.isfinite(self.minutes):
