@@ -39,6 +39,7 @@ VARIANTS = {  # name -> TuneConfig fields
     "lora": {"train": "lora"},
     "lora-aug": {"train": "lora", "augment": True},
     "lora-r32": {"train": "lora", "lora_rank": 32},
+    "lora-r32-lr1e-3": {"train": "lora", "lora_rank": 32, "lora_lr": 1e-3},
     "decoder": {"train": "decoder"},
     "all": {"train": "all"},
     "plain": {"train": "all", "init": "mean", "embedding_lr": 2e-4, "lr": 2e-4},  # the baseline
