@@ -45,10 +45,12 @@ def _page(browser, url):
     return page
 
 
-def _pick(page, elem_id: str, option: str) -> None:
-    """Choose ``option`` in a Gradio dropdown, as a visitor does (open it, click the option)."""
+def pick(page, elem_id: str, option: str) -> None:
+    """Choose ``option`` in a Gradio dropdown, as a visitor does (open it, click the option). The
+    option is looked for inside that dropdown: a dropdown just closed keeps its list in the DOM for
+    a moment (Gradio's closing transition), so a page-wide search may find two."""
     page.locator(f"{elem_id} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.locator(elem_id).get_by_role("option", name=option, exact=True).click()
 
 
 def _until_painted(page, action) -> float:
@@ -79,8 +81,8 @@ def browser_rows(url: str, st: Stylizer, rounds: int, pool: TextPool) -> dict:
                 _until_painted(page, first.check)  # back to every layer on (not timed)
                 page.wait_for_timeout(1000)
                 # a live style change (no Generate): the next style, then back (not timed)
-                out["style"].append(_until_painted(page, lambda: _pick(page, "#style", st.styles[1])))
-                _until_painted(page, lambda: _pick(page, "#style", st.styles[0]))
+                out["style"].append(_until_painted(page, lambda: pick(page, "#style", st.styles[1])))
+                _until_painted(page, lambda: pick(page, "#style", st.styles[0]))
             page.wait_for_function("() => window.glyphAttention && window.glyphAttention.dataset.ready")
             page.locator("#attention canvas.ga-query").first.scroll_into_view_if_needed()
             requests = []

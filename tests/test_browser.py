@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmarks.live_loop import ARGS, CHROMIUM, MOVE_FOR_A_SECOND, PAINTED, SHEET_SRC
+from benchmarks.live_loop import ARGS, CHROMIUM, MOVE_FOR_A_SECOND, PAINTED, SHEET_SRC, pick
 
 from .support import REPO
 
@@ -210,8 +210,7 @@ def test_make_a_font_download_it_and_the_page_sets_text_in_it(browser, url):
     page.goto(url)
     page.get_by_role("tab", name="Make a font").click()
     page.locator("#font-text textarea").fill(chars + " abc")
-    page.locator("#font-style input").click()
-    page.get_by_role("option", name=style).click()
+    pick(page, "#font-style", style)
     page.locator("#make-font").click()
     page.wait_for_function("() => window.glyphFont && window.glyphFont.dataset.fontReady", timeout=WAIT_MS)
     preview = page.locator("#font-preview")

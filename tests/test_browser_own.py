@@ -72,7 +72,7 @@ def visitor(browser, url, locale="zh-CN", width=1280, height=900):
 
 def style_options(page) -> list[str]:
     page.locator("#style input").click()
-    names = page.get_by_role("option").all_inner_texts()
+    names = page.locator("#style").get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return names
 

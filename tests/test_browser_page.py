@@ -11,7 +11,7 @@ import pytest
 
 from unet.demo import i18n
 
-from .test_browser import ARTIFACTS, CHROMIUM, open_page, sheet_src, wait_painted
+from .test_browser import ARTIFACTS, CHROMIUM, open_page, pick, sheet_src, wait_painted
 
 pytestmark = [
     pytest.mark.slow,
@@ -146,12 +146,10 @@ def test_a_problem_is_one_line_and_keeps_the_previous_result(browser, url, local
 def test_style_and_blend_change_live_without_generate(browser, url, locale, width, height):
     page = visitor(browser, url, locale, width, height)
     first = sheet_src(page)
-    page.locator("#style input").click()
-    page.get_by_role("option", name="Smiley Sans").click()
+    pick(page, "#style", "Smiley Sans")
     styled = wait_painted(page, first)  # no Generate pressed
     page.locator("#status").get_by_text("Smiley Sans 100%").wait_for()
-    page.locator("#blend input").click()
-    page.get_by_role("option", name="AR PL UKai").click()
+    pick(page, "#blend", "AR PL UKai")
     wait_painted(page, styled)
     page.wait_for_function("() => ['Smiley Sans 50%', 'AR PL UKai 50%'].every("
                            "w => document.querySelector('#status').innerText.includes(w))")
@@ -222,8 +220,7 @@ def test_a_phone_sees_the_page_without_sideways_scrolling(browser, url):
 
 def test_a_blend_weight_beyond_1_is_refused_not_taken_as_100_percent(browser, url):
     page = visitor(browser, url)
-    page.locator("#blend input").click()
-    page.get_by_role("option", name="AR PL UKai").click()
+    pick(page, "#blend", "AR PL UKai")
     page.locator("#status").get_by_text("AR PL UKai 50%").wait_for()
     before = sheet_src(page)
     number = page.locator("#weight input[type=number]")

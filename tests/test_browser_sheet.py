@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from benchmarks.live_loop import PAINTED, SHEET_SRC
+from benchmarks.live_loop import PAINTED, SHEET_SRC, pick
 
 from .support import REPO
 from .test_browser import WAIT_MS, open_page
@@ -204,8 +204,7 @@ def test_blend_rows_missing_glyphs_and_the_png_download(browser, url, tmp_path):
     page = open_sheet(browser, url, "en", DESKTOP)
     text = "永和靐"
     page.locator("#text textarea").fill(text)
-    page.locator("#blend input").click()
-    page.get_by_role("option", name="Smiley Sans").click()
+    pick(page, "#blend", "Smiley Sans")
     page.locator("#weight input[type=range]").fill("0.3")
     page.locator("#generate").click()
     # the page may redraw at each change (live updates): wait for the sheet of all of them
