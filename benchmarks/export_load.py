@@ -21,9 +21,10 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     from unet.engine.charsets import gb2312_level1
 
-    from .stylizer import app_stylizer
+    from .stylizer import TextPool, app_stylizer
 
-    style = app_stylizer()[0].styles[0]
+    pool = TextPool(app_stylizer()[0])
+    style = pool.st.styles[0]
     export_text = "".join(gb2312_level1()[1000:1500])
     cases = {"10": "during an export, export worker at nice 10 (shipped)",
              "0": "during an export, export worker at normal priority"}
@@ -32,7 +33,7 @@ def main(argv=None) -> None:
     for _ in range(a.rounds):
         for nice, label in cases.items():
             alone, during, took = generate_timings(
-                lambda c: c.predict(export_text, style, "ttf", False, api_name="/make_font"),
+                pool, lambda c: c.predict(export_text, style, "ttf", False, api_name="/make_font"),
                 env={"GLYPH_EXPORT_NICE": nice})
             timings["alone"] += alone
             timings[label] += during

@@ -46,6 +46,9 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     import gradio_client
 
+    from .stylizer import TextPool, app_stylizer
+
+    pool = TextPool(app_stylizer()[0])
     label = "during a fine-tune (nice 10, shipped)"
     timings: dict[str, list[float]] = {"alone": [], label: []}
     tune_s: list[float] = []
@@ -54,7 +57,7 @@ def main(argv=None) -> None:
         for _ in range(a.rounds):
             # 15 s: past reading the glyphs and choosing the start style, into the training
             alone, during, took = generate_timings(
-                lambda c: c.predict("bench", a.minutes, api_name="/teach_style"), settle_s=15.0,
+                pool, lambda c: c.predict("bench", a.minutes, api_name="/teach_style"), settle_s=15.0,
                 prepare=lambda c: c.predict(gradio_client.handle_file(zip_path), api_name="/upload_glyphs"))
             timings["alone"] += alone
             timings[label] += during

@@ -8,25 +8,27 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .stylizer import TextPool
 
 GENERATE_GAP_S = 0.5  # a visitor clicks now and then
 
 
-def generate_timings(heavy: Callable, settle_s: float = 1.0, prepare: Callable | None = None,
+def generate_timings(pool: TextPool, heavy: Callable, settle_s: float = 1.0, prepare: Callable | None = None,
                      env: dict[str, str] | None = None) -> tuple[list[float], list[float], float]:
     """One round on a fresh server: (seconds per /generate alone, the same while ``heavy(client)``
-    runs, seconds ``heavy`` took). ``prepare(client)`` runs first on the heavy call's client (an
-    upload); ``settle_s`` is waited after ``heavy`` starts (past what is not the heavy work itself);
-    ``env`` is set for the server."""
+    runs, seconds ``heavy`` took). Texts come from ``pool`` (one pool for every round of a run, so
+    that no text repeats); ``prepare(client)`` runs first on the heavy call's client (an upload);
+    ``settle_s`` is waited after ``heavy`` starts (past what is not the heavy work itself); ``env``
+    is set for the server."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio_client
 
     from tools.stress import Server
 
-    from .stylizer import TextPool, app_stylizer
-
-    st, _ = app_stylizer()
-    pool = TextPool(st)
+    st = pool.st
     saved = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:

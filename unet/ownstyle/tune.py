@@ -1,7 +1,8 @@
 """Teach the model a new style from a few hundred glyphs: a new style-embedding row, fine-tuned.
 
 The base model gains one style row (``extend_styles``), started from the shipped style whose output
-is nearest to the uploaded glyphs, or from the mean of the shipped rows when that is nearer. Which parameters then move is ``TuneConfig.train``:
+is nearest to the uploaded glyphs, or from the mean of the shipped rows when that is nearer. Which
+parameters then move is ``TuneConfig.train``:
 
 - ``"embedding"``: the new row only (the file is 256 bytes, the style rarely changes much);
 - ``"lora"``: the row plus low-rank deltas (``LowRankDelta``) on every decoder convolution; merged
@@ -368,11 +369,10 @@ def tune_style(base: UnetGenerator, style_names: Sequence[str], source: np.ndarr
     else:
         start = nearest_style(base, src[train_idx], tgt[train_idx]) if cfg.init == "nearest" else None
         row = rows[start] if start is not None else rows.mean(0)
-        before = None
     device = torch.device(cfg.device)
     model = extend_styles(base, row).to(device)
     k = model.config.num_styles - 1
-    if before is None:  # the new row as it starts, before any step
+    if resume is None:  # the new row as it starts, before any step
         before = glyph_metrics(draw(model, held_src, k), held_real)
     opt = torch.optim.Adam(trainable(model, cfg, resume), betas=(0.5, 0.999))
     step_fn = TrainStep(model, None, opt, None, LossWeights(gan=0.0, category=0.0, const=0.0,
